@@ -1,0 +1,27 @@
+"""Coded errors and warnings. Every message starts with its code, so tests and users can match on it."""
+
+
+class ErrorsWithCodes(type):
+    def __getattribute__(self, code: str) -> str:
+        msg = super().__getattribute__(code)
+        if code.startswith("__"):
+            return msg
+        return f"[{code}] {msg}"
+
+
+class Errors(metaclass=ErrorsWithCodes):
+    E001 = (
+        "The 'rnnlm' component '{name}' has not been initialized: it has no vocabulary and no "
+        "weights yet. Call nlp.initialize(get_examples) with training texts, train it with "
+        "`python -m spacy train`, or load a trained pipeline with spacy.load()."
+    )
+    E002 = "No training texts: 'rnnlm' builds its vocabulary from get_examples(), which gave no tokens."
+    E003 = "Cannot load the 'rnnlm' model file '{path}': it is missing. Was the pipeline saved completely?"
+    E004 = "Cannot load the 'rnnlm' model data from '{path}': it is corrupted or not an rnnlm model ({err})."
+    E005 = "Invalid 'rnnlm' setting {name}={value!r}: {expected}."
+    E006 = "get_examples must be a callable returning an iterable of Examples, not {obj!r}."
+    E007 = "The vocabulary data is corrupted or of an unknown format ({err})."
+
+
+class Warnings(metaclass=ErrorsWithCodes):
+    W001 = "Vocabulary built with only {n} words from the training texts; scores will be poor."

@@ -1,0 +1,104 @@
+"""The thinc side of the model: `PyTorchWrapper_v3` with our own converters and serializers.
+
+Input is an `LMBatch` of integer id sequences (`[<s>, w1, …, wn, </s>]`); the converters pad them
+into (batch, seq_len) tensors on the model's device, with no gradient on the ids (integers cannot
+have one), and turn the torch outputs back into one array per sequence.
+"""
+import io
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Optional, Tuple, cast
+
+import torch
+from thinc.api import ArgsKwargs, Model, PyTorchShim, PyTorchWrapper_v3, torch2xp, xp2torch
+from thinc.types import Floats1d, Floats2d, Ints1d, Ints2d
+
+from ..errors import Errors
+
+
+@dataclass
+class LMBatch:
+    """Sequences to score. Each row of `sequences` predicts its elements 1..n from 0..n-1."""
+
+    sequences: List[Ints1d]
+    n_samples: int = 0
+    temperature: float = 1.0
+    seeds: Optional[List[int]] = None
+
+
+@dataclass
+class LMOutput:
+    """Per sequence: log P of each predicted element, and optionally drawn alternatives."""
+
+    logprobs: List[Floats1d]
+    sample_ids: List[Ints2d] = field(default_factory=list)
+    sample_logprobs: List[Floats2d] = field(default_factory=list)
+
+
+def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs, Callable]:
+    shim = cast(PyTorchShim, model.shims[0])
+    lengths = [max(len(seq) - 1, 0) for seq in X.sequences]
+    width = max(lengths, default=0)
+    ids = torch.zeros((len(lengths), width), dtype=torch.long)
+    targets = torch.zeros((len(lengths), width), dtype=torch.long)
+    for row, (seq, n) in enumerate(zip(X.sequences, lengths)):
+        if n:
+            values = torch.as_tensor(model.ops.to_numpy(seq), dtype=torch.long)
+            ids[row, :n] = values[:-1]
+            targets[row, :n] = values[1:]
+    kwargs = {
+        "lengths": torch.tensor([max(n, 1) for n in lengths], dtype=torch.long),  # stays on CPU
+        "n_samples": X.n_samples,
+        "temperature": X.temperature,
+        "seeds": X.seeds,
+    }
+    args = (ids.to(shim.device), targets.to(shim.device))
+    return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: X
+
+
+def convert_outputs(model: Model, X_Ytorch: Tuple[LMBatch, Any], is_train: bool) -> Tuple[LMOutput, Callable]:
+    shim = cast(PyTorchShim, model.shims[0])
+    X, Ytorch = X_Ytorch
+    logprobs_t = Ytorch[0] if isinstance(Ytorch, tuple) else Ytorch  # (batch, seq_len)
+    lengths = [max(len(seq) - 1, 0) for seq in X.sequences]
+    logprobs = torch2xp(logprobs_t.detach()) if logprobs_t.numel() else model.ops.alloc2f(len(lengths), 0)
+    output = LMOutput([logprobs[row, :n] for row, n in enumerate(lengths)])
+    if isinstance(Ytorch, tuple):
+        ids, lps = torch2xp(Ytorch[1]), torch2xp(Ytorch[2])
+        output.sample_ids = [ids[row, :n] for row, n in enumerate(lengths)]
+        output.sample_logprobs = [lps[row, :n] for row, n in enumerate(lengths)]
+
+    def backprop(d_logprobs: List[Floats1d]) -> ArgsKwargs:
+        grad = torch.zeros_like(logprobs_t)
+        for row, (d_row, n) in enumerate(zip(d_logprobs, lengths)):
+            if n:
+                grad[row, :n] = xp2torch(d_row, device=shim.device)
+        return ArgsKwargs(args=(logprobs_t,), kwargs={"grad_tensors": (grad,)})
+
+    return output, backprop
+
+
+def serialize_state(module: torch.nn.Module) -> bytes:
+    """The weights only, as a state dict: never the pickled module."""
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def deserialize_state(module: torch.nn.Module, data: bytes, device: "torch.device") -> torch.nn.Module:
+    """Load weights with `weights_only=True`: a file can hold tensors, never code to run."""
+    try:
+        state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+        module.load_state_dict(state)
+    except Exception as err:  # torch raises many types for bad bytes; one coded error for all
+        raise ValueError(Errors.E004.format(path="<bytes>", err=f"{type(err).__name__}: {err}")) from err
+    return module.to(device)
+
+
+def wrap_module(module: torch.nn.Module) -> Model[LMBatch, LMOutput]:
+    return PyTorchWrapper_v3(
+        module,
+        convert_inputs=convert_inputs,
+        convert_outputs=convert_outputs,
+        serialize_model=serialize_state,
+        deserialize_model=deserialize_state,
+    )

@@ -1,0 +1,418 @@
+"""The trainable `rnnlm` pipeline component: trains the LSTM language model with spaCy's own loop
+and writes language-model scores to every doc it processes."""
+import math
+import zlib
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy
+import srsly
+from spacy import util
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from thinc.api import Config, Model, Optimizer
+
+from .. import scoring
+from ..errors import Errors, Warnings
+from ..extensions import SCORES, install_extensions, span_totals
+from ..models.wrapper import LMBatch, LMOutput
+from ..vocab import BOS_ID, EOS_ID, LMVocab
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy-rnnlm.LSTMLanguageModel.v1"
+embed_width = 256
+hidden_width = 512
+depth = 1
+dropout = 0.2
+tie_weights = false
+cutoffs = [2000, 10000]
+div_value = 4.0
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+@Language.factory(
+    "rnnlm",
+    assigns=[f"doc._.{SCORES}"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "n_alternatives": 5,
+        "temperature": 1.0,
+        "seed": 0,
+        "max_length": 128,
+        "batch_tokens": 8192,
+        "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
+    },
+    default_score_weights={"lm_score": 1.0, "lm_perplexity": 0.0},
+)
+def make_rnnlm(
+    nlp: Language,
+    name: str,
+    model: Model[LMBatch, LMOutput],
+    n_alternatives: int,
+    temperature: float,
+    seed: int,
+    max_length: int,
+    batch_tokens: int,
+    scorer: Optional[Callable],
+) -> "RNNLM":
+    """Create an `RNNLM` component.
+
+    model (Model[LMBatch, LMOutput]): The language model, e.g. spacy-rnnlm.LSTMLanguageModel.v1.
+    n_alternatives (int): Words drawn per token for `Token._.lm_alternatives`; 0 switches drawing off.
+    temperature (float): Temperature (> 0) of the distribution the alternatives are drawn from.
+    seed (int): Seed of the draws; with the same text and model, the same seed gives the same draws.
+    max_length (int): Training sequences longer than this many tokens are cut into windows.
+    batch_tokens (int): Padded tokens per batch when scoring; bounds memory, not results.
+    scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
+    """
+    return RNNLM(
+        nlp.vocab,
+        model,
+        name,
+        n_alternatives=n_alternatives,
+        temperature=temperature,
+        seed=seed,
+        max_length=max_length,
+        batch_tokens=batch_tokens,
+        scorer=scorer,
+    )
+
+
+@registry.scorers("spacy-rnnlm.lm_scorer.v1")
+def make_lm_scorer() -> Callable:
+    return lm_score
+
+
+def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
+    """Corpus perplexity of the predicted docs, and `lm_score` = 1 − ln(perplexity) / ln(|V|):
+    the share of a uniform guess's uncertainty the model removes, higher is better (spaCy keeps
+    the checkpoint with the highest score, so perplexity itself cannot be the weight)."""
+    logprob, n, n_vocab = 0.0, 0, 0
+    for eg in examples:
+        totals = span_totals(eg.predicted[:])
+        if totals is not None:
+            logprob += totals.logprob
+            n += totals.n
+            n_vocab = eg.predicted._.get(SCORES)["n_vocab"]
+    ppl = scoring.perplexity(logprob, n)
+    score = None if ppl is None or n_vocab < 2 else 1.0 - math.log(ppl) / math.log(n_vocab)
+    return {"lm_perplexity": ppl, "lm_score": score}
+
+
+@dataclass
+class Unit:
+    """One scored sequence of a doc: the indices of its counted tokens and what the model said."""
+
+    token_ids: List[int]
+    logprobs: Optional[numpy.ndarray] = None  # (n + 1,): each token, then the end of sentence
+    sample_ids: Optional[numpy.ndarray] = None  # (n + 1, n_alternatives)
+    sample_logprobs: Optional[numpy.ndarray] = None
+
+
+def sequence_units(doc: Doc) -> List[List[int]]:
+    """Token indices of each independently scored sequence: the sentences if the doc has
+    sentence boundaries, else the whole doc; whitespace tokens are left out."""
+    spans: Iterable[Span] = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
+    units = [[t.i for t in span if not t.is_space] for span in spans]
+    return [unit for unit in units if unit]
+
+
+class RNNLM(TrainablePipe):
+    """Scores each token by the probability an LSTM language model gives it after its left context.
+
+    Sets `Doc._.lm_scores`, read by the `lm_` extensions on `Token`, `Span` and `Doc`.
+    """
+
+    def __init__(
+        self,
+        vocab,
+        model: Model[LMBatch, LMOutput],
+        name: str = "rnnlm",
+        *,
+        n_alternatives: int = 5,
+        temperature: float = 1.0,
+        seed: int = 0,
+        max_length: int = 128,
+        batch_tokens: int = 8192,
+        scorer: Optional[Callable] = lm_score,
+    ) -> None:
+        for key, value, ok, expected in (
+            ("n_alternatives", n_alternatives, isinstance(n_alternatives, int) and n_alternatives >= 0, "an integer >= 0"),
+            ("temperature", temperature, isinstance(temperature, (int, float)) and temperature > 0, "a number > 0"),
+            ("max_length", max_length, isinstance(max_length, int) and max_length >= 2, "an integer >= 2"),
+            ("batch_tokens", batch_tokens, isinstance(batch_tokens, int) and batch_tokens >= 1, "an integer >= 1"),
+        ):
+            if not ok:
+                raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.n_alternatives = n_alternatives
+        self.temperature = float(temperature)
+        self.seed = int(seed)
+        self.max_length = max_length
+        self.batch_tokens = batch_tokens
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {}
+        self.lm_vocab: Optional[LMVocab] = None
+        install_extensions()
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    @property
+    def is_initialized(self) -> bool:
+        return self.lm_vocab is not None and bool(self.model.layers)
+
+    def _require_initialized(self) -> LMVocab:
+        if not self.is_initialized:
+            raise ValueError(Errors.E001.format(name=self.name))
+        return self.lm_vocab  # type: ignore[return-value]
+
+    def _build_model(self, vocab: LMVocab) -> None:
+        """(Re)create the torch module for `vocab`; weights are fresh until trained or loaded."""
+        self.lm_vocab = vocab
+        self.model.layers.clear()
+        self.model.set_dim("nV", len(vocab), force=True)
+        self.model.initialize()
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        min_freq: int = 2,
+        max_size: Optional[int] = 30000,
+    ) -> None:
+        """Build the word vocabulary from the training texts, then the model.
+
+        get_examples (Callable[[], Iterable[Example]]): The training data.
+        nlp (Language): The pipeline; its annotating components before this one (e.g. the
+            `sentencizer`) mark sentences, so `</s>` is counted per sentence as in training.
+        min_freq (int): Keep words seen at least this often.
+        max_size (Optional[int]): Keep at most this many words (the most frequent).
+        """
+        validate_get_examples(get_examples, "RNNLM.initialize")
+        annotators = self._annotators(nlp)
+
+        def sequences() -> Iterator[List[str]]:
+            for eg in get_examples():
+                doc = eg.predicted
+                for _, proc in annotators:
+                    doc = proc(doc)
+                for unit in sequence_units(doc):
+                    yield [doc[i].text for i in unit]
+
+        vocab = LMVocab.build(sequences(), min_freq=min_freq, max_size=max_size)
+        if vocab.counts[EOS_ID] == 0:
+            raise ValueError(Errors.E002)
+        if len(vocab) < 10:
+            util.logger.warning(Warnings.W001.format(n=len(vocab)))
+        self._build_model(vocab)
+
+    def _annotators(self, nlp: Optional[Language]) -> List[Tuple[str, Callable]]:
+        if nlp is None:
+            return []
+        wanted = set(nlp.config["training"].get("annotating_components", []))
+        before = nlp.pipe_names[: nlp.pipe_names.index(self.name)] if self.name in nlp.pipe_names else []
+        return [(name, proc) for name, proc in nlp.pipeline if name in before and name in wanted]
+
+    # -- sequences ----------------------------------------------------------------------------
+
+    def _encode(self, doc: Doc, unit: Sequence[int]) -> numpy.ndarray:
+        ids = self.lm_vocab.encode(doc[i].text for i in unit)  # type: ignore[union-attr]
+        return numpy.asarray([BOS_ID] + ids + [EOS_ID], dtype="int64")
+
+    def _unit_seed(self, doc: Doc, unit: Sequence[int]) -> int:
+        """Seed of a unit's draws: from the config seed and its text, nothing else (so draws do
+        not depend on the batch, the doc around the sentence, or the process)."""
+        text = "\x1f".join(doc[i].text for i in unit)
+        return (self.seed * 1_000_003 + zlib.crc32(text.encode("utf8"))) % (2**63)
+
+    def _training_windows(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+        """Training sequences, cut into windows of at most `max_length` predictions: no text is
+        dropped, and a window's first id is the context of its first prediction."""
+        windows = []
+        for doc in docs:
+            for unit in sequence_units(doc):
+                seq = self._encode(doc, unit)
+                for start in range(0, len(seq) - 1, self.max_length):
+                    windows.append(seq[start : start + self.max_length + 1])
+        return windows
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def predict(self, docs: Iterable[Doc]) -> List[List[Unit]]:
+        """Score every sentence of every doc. Sequences are sorted by length and batched by
+        padded size, so padding costs little and memory stays bounded; results do not depend
+        on the batch (padding is packed away, each sentence draws with its own generator)."""
+        self._require_initialized()
+        docs = list(docs)
+        per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
+        flat = [(doc, unit) for doc, units in zip(docs, per_doc) for unit in units]
+        seqs = [self._encode(doc, unit.token_ids) for doc, unit in flat]
+        seeds = [self._unit_seed(doc, unit.token_ids) for doc, unit in flat]
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        for batch in _batches_by_padded_size(order, [len(s) for s in seqs], self.batch_tokens):
+            output = self.model.predict(
+                LMBatch(
+                    [seqs[i] for i in batch],
+                    n_samples=self.n_alternatives,
+                    temperature=self.temperature,
+                    seeds=[seeds[i] for i in batch],
+                )
+            )
+            for j, i in enumerate(batch):
+                unit = flat[i][1]
+                unit.logprobs = self.model.ops.to_numpy(output.logprobs[j])
+                if self.n_alternatives:
+                    unit.sample_ids = self.model.ops.to_numpy(output.sample_ids[j])
+                    unit.sample_logprobs = self.model.ops.to_numpy(output.sample_logprobs[j])
+        return per_doc
+
+    def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
+        vocab = self._require_initialized()
+        for doc, units in zip(docs, units_per_doc):
+            n = len(doc)
+            logprob: List[Optional[float]] = [None] * n
+            unigram: List[Optional[float]] = [None] * n
+            alternatives: List[Optional[list]] = [None] * n
+            ends = []
+            for unit in units:
+                ids = self._encode(doc, unit.token_ids)[1:]
+                for pos, i in enumerate(unit.token_ids):
+                    logprob[i] = float(unit.logprobs[pos])
+                    unigram[i] = vocab.unigram_logprob(int(ids[pos]))
+                    alternatives[i] = self._alternatives(unit, pos)
+                ends.append([unit.token_ids[-1], float(unit.logprobs[-1]), vocab.unigram_logprob(EOS_ID)])
+            doc._.set(
+                SCORES,
+                {
+                    "logprob": logprob,
+                    "unigram": unigram,
+                    "alternatives": alternatives,
+                    "ends": ends,
+                    "n_vocab": len(vocab),
+                },
+            )
+
+    def _alternatives(self, unit: Unit, pos: int) -> list:
+        if unit.sample_ids is None:
+            return []
+        words = self.lm_vocab.words  # type: ignore[union-attr]
+        pairs = [
+            [words[int(idx)], float(math.exp(lp))]
+            for idx, lp in zip(unit.sample_ids[pos], unit.sample_logprobs[pos])
+        ]
+        return sorted(pairs, key=lambda pair: -pair[1])
+
+    # -- training -----------------------------------------------------------------------------
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch: next-token cross-entropy over its sequences (padding masked).
+        `drop` is not used: dropout is the model's own setting (torch dropout)."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        validate_examples(examples, "RNNLM.update")
+        self._require_initialized()
+        examples = list(examples)
+        windows = self._training_windows(eg.predicted for eg in examples)
+        if not windows:
+            return losses
+        output, backprop = self.model.begin_update(LMBatch(windows))
+        loss, d_logprobs = self.get_loss(examples, output)
+        backprop(d_logprobs)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], output: LMOutput) -> Tuple[float, List]:
+        """Mean negative log-likelihood per predicted token, and its gradient w.r.t. each log-prob."""
+        n = sum(len(lp) for lp in output.logprobs)
+        if n == 0:
+            return 0.0, [lp * 0 for lp in output.logprobs]
+        loss = -sum(float(lp.sum()) for lp in output.logprobs) / n
+        return loss, [self.model.ops.alloc1f(len(lp)) - 1.0 / n for lp in output.logprobs]
+
+    def add_label(self, label: str) -> int:
+        raise NotImplementedError("The 'rnnlm' component has no labels.")
+
+    # -- serialization ------------------------------------------------------------------------
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        self._require_initialized()
+        serialize = {
+            "cfg": lambda: srsly.json_dumps(self.cfg),
+            "lm_vocab": lambda: self.lm_vocab.to_bytes(),  # type: ignore[union-attr]
+            "model": lambda: self.model.to_bytes(),
+        }
+        return util.to_bytes(serialize, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNLM":
+        try:
+            msg = srsly.msgpack_loads(bytes_data)
+            self.cfg.update(srsly.json_loads(msg["cfg"]))
+            vocab = LMVocab.from_bytes(msg["lm_vocab"])
+        except Exception as err:
+            raise ValueError(Errors.E004.format(path="<bytes>", err=err)) from err
+        self._build_model(vocab)
+        self._load_model_bytes(msg["model"], "<bytes>")
+        return self
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
+        self._require_initialized()
+        serialize = {
+            "cfg": lambda p: srsly.write_json(p, self.cfg),
+            "lm_vocab.json": lambda p: self.lm_vocab.to_disk(p),  # type: ignore[union-attr]
+            "model": lambda p: self.model.to_disk(p),
+        }
+        util.to_disk(path, serialize, exclude)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "RNNLM":
+        path = Path(path)
+        for name in ("lm_vocab.json", "model"):
+            if not (path / name).exists():
+                raise ValueError(Errors.E003.format(path=path / name))
+        try:
+            if (path / "cfg").exists():
+                self.cfg.update(srsly.read_json(path / "cfg"))
+            vocab = LMVocab.from_disk(path / "lm_vocab.json")
+        except Exception as err:
+            raise ValueError(Errors.E004.format(path=path, err=err)) from err
+        self._build_model(vocab)
+        self._load_model_bytes((path / "model").read_bytes(), path / "model")
+        return self
+
+    def _load_model_bytes(self, data: bytes, where: Any) -> None:
+        try:
+            self.model.from_bytes(data)
+        except Exception as err:
+            raise ValueError(Errors.E004.format(path=where, err=f"{type(err).__name__}: {err}")) from err
+
+
+def _batches_by_padded_size(order: List[int], lengths: List[int], max_padded: int) -> Iterator[List[int]]:
+    """Split `order` (indices sorted by length) into batches whose padded size stays within
+    `max_padded`; a single longer sequence gets a batch of its own."""
+    batch: List[int] = []
+    for i in order:
+        if batch and (len(batch) + 1) * lengths[i] > max_padded:
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch

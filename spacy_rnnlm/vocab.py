@@ -1,0 +1,96 @@
+"""The word vocabulary of the language model: specials, ids, and unigram counts (for SLOR)."""
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Union
+
+import srsly
+
+from .errors import Errors
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
+SPECIALS = (PAD, UNK, BOS, EOS)
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(4)
+
+class LMVocab:
+    """Maps words to ids. Built from training texts only, so unknown words keep a real `<unk>` path.
+
+    Ids 0–3 are the specials `<pad>`, `<unk>`, `<s>`, `</s>`; words follow by falling frequency
+    (ties in Unicode string order). `counts[i]` is how often id `i` was seen in training, with
+    every dropped word counted under `<unk>` and every sequence end under `</s>`, so
+    `unigram_logprob` is a proper unigram distribution over the model's outcomes.
+    """
+
+    def __init__(self, words: Sequence[str] = (), counts: Optional[Sequence[int]] = None):
+        self.words: List[str] = list(SPECIALS) + [w for w in words if w not in SPECIALS]
+        self.index: Dict[str, int] = {w: i for i, w in enumerate(self.words)}
+        self.counts: List[int] = list(counts) if counts is not None else [0] * len(self.words)
+        if len(self.counts) != len(self.words):
+            raise ValueError(Errors.E007.format(err="counts and words differ in length"))
+        self._total = sum(self.counts)
+
+    @classmethod
+    def build(
+        cls, sequences: Iterable[Sequence[str]], *, min_freq: int = 2, max_size: Optional[int] = None
+    ) -> "LMVocab":
+        """Keep words seen at least `min_freq` times, at most `max_size` of them (most frequent)."""
+        freqs: Counter = Counter()
+        n_sequences = 0
+        for seq in sequences:
+            freqs.update(seq)
+            n_sequences += 1
+        for special in SPECIALS:
+            freqs.pop(special, None)
+        kept = sorted((w for w, n in freqs.items() if n >= min_freq), key=lambda w: (-freqs[w], w))
+        if max_size is not None and max_size >= 0:
+            kept = kept[:max_size]
+        kept_counts = [freqs[w] for w in kept]
+        unk_count = sum(freqs.values()) - sum(kept_counts)
+        return cls(kept, [0, unk_count, 0, n_sequences] + kept_counts)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index and self.index[word] >= len(SPECIALS)
+
+    def encode(self, words: Iterable[str]) -> List[int]:
+        return [self.index.get(w, UNK_ID) if w not in SPECIALS else UNK_ID for w in words]
+
+    def unigram_logprob(self, idx: int) -> float:
+        """Add-one smoothed natural-log unigram probability of id `idx`."""
+        return math.log((self.counts[idx] + 1) / (self._total + len(self.words)))
+
+    def to_dict(self) -> dict:
+        return {"words": self.words[len(SPECIALS):], "counts": self.counts}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LMVocab":
+        try:
+            return cls(list(data["words"]), [int(c) for c in data["counts"]])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(Errors.E007.format(err=err)) from err
+
+    def to_bytes(self) -> bytes:
+        return srsly.msgpack_dumps(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "LMVocab":
+        try:
+            return cls.from_dict(srsly.msgpack_loads(data))
+        except ValueError:
+            raise
+        except Exception as err:
+            raise ValueError(Errors.E007.format(err=err)) from err
+
+    def to_disk(self, path: Union[str, Path]) -> None:
+        srsly.write_json(path, self.to_dict())
+
+    @classmethod
+    def from_disk(cls, path: Union[str, Path]) -> "LMVocab":
+        try:
+            return cls.from_dict(srsly.read_json(path))
+        except ValueError:
+            raise
+        except Exception as err:
+            raise ValueError(Errors.E007.format(err=err)) from err
