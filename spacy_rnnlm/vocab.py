@@ -68,7 +68,7 @@ class LMVocab:
     def from_dict(cls, data: dict) -> "LMVocab":
         try:
             return cls(list(data["words"]), [int(c) for c in data["counts"]])
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(Errors.E007.format(err=err)) from err
 
     def to_bytes(self) -> bytes:
@@ -77,11 +77,10 @@ class LMVocab:
     @classmethod
     def from_bytes(cls, data: bytes) -> "LMVocab":
         try:
-            return cls.from_dict(srsly.msgpack_loads(data))
-        except ValueError:
-            raise
+            msg = srsly.msgpack_loads(data)
         except Exception as err:
             raise ValueError(Errors.E007.format(err=err)) from err
+        return cls.from_dict(msg)
 
     def to_disk(self, path: Union[str, Path]) -> None:
         srsly.write_json(path, self.to_dict())
@@ -89,8 +88,7 @@ class LMVocab:
     @classmethod
     def from_disk(cls, path: Union[str, Path]) -> "LMVocab":
         try:
-            return cls.from_dict(srsly.read_json(path))
-        except ValueError:
-            raise
+            data = srsly.read_json(path)
         except Exception as err:
             raise ValueError(Errors.E007.format(err=err)) from err
+        return cls.from_dict(data)

@@ -1,6 +1,8 @@
 """The trainable `rnnlm` pipeline component: trains the LSTM language model with spaCy's own loop
 and writes language-model scores to every doc it processes."""
+import hashlib
 import math
+import os
 import zlib
 from dataclasses import dataclass
 from itertools import islice
@@ -9,6 +11,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import numpy
 import srsly
+import torch
 from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
@@ -106,6 +109,19 @@ def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]
     return {"lm_perplexity": ppl, "lm_score": score}
 
 
+_FORK_HOOK_INSTALLED = False
+
+
+def _install_fork_hook() -> None:
+    """`nlp.pipe(n_process=N)` forks workers, and torch's OpenMP thread pool does not survive a
+    fork (the child hangs in its first parallel op). Each forked worker runs torch on one thread,
+    which is also what N processes on N cores want."""
+    global _FORK_HOOK_INSTALLED
+    if not _FORK_HOOK_INSTALLED and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=lambda: torch.set_num_threads(1))
+        _FORK_HOOK_INSTALLED = True
+
+
 @dataclass
 class Unit:
     """One scored sequence of a doc: the indices of its counted tokens and what the model said."""
@@ -163,6 +179,7 @@ class RNNLM(TrainablePipe):
         self.cfg: Dict[str, Any] = {}
         self.lm_vocab: Optional[LMVocab] = None
         install_extensions()
+        _install_fork_hook()
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -354,12 +371,19 @@ class RNNLM(TrainablePipe):
 
     # -- serialization ------------------------------------------------------------------------
 
-    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+    def _model_bytes(self) -> bytes:
+        """The weights, with their checksum recorded in `cfg` so a damaged file is caught on load."""
         self._require_initialized()
+        data = self.model.to_bytes()
+        self.cfg["model_sha256"] = hashlib.sha256(data).hexdigest()
+        return data
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        model_bytes = self._model_bytes()
         serialize = {
             "cfg": lambda: srsly.json_dumps(self.cfg),
             "lm_vocab": lambda: self.lm_vocab.to_bytes(),  # type: ignore[union-attr]
-            "model": lambda: self.model.to_bytes(),
+            "model": lambda: model_bytes,
         }
         return util.to_bytes(serialize, exclude)
 
@@ -375,11 +399,11 @@ class RNNLM(TrainablePipe):
         return self
 
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
-        self._require_initialized()
+        model_bytes = self._model_bytes()
         serialize = {
             "cfg": lambda p: srsly.write_json(p, self.cfg),
             "lm_vocab.json": lambda p: self.lm_vocab.to_disk(p),  # type: ignore[union-attr]
-            "model": lambda p: self.model.to_disk(p),
+            "model": lambda p: Path(p).write_bytes(model_bytes),
         }
         util.to_disk(path, serialize, exclude)
 
@@ -399,6 +423,9 @@ class RNNLM(TrainablePipe):
         return self
 
     def _load_model_bytes(self, data: bytes, where: Any) -> None:
+        expected = self.cfg.get("model_sha256")
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+            raise ValueError(Errors.E004.format(path=where, err="checksum mismatch: the file was changed or damaged"))
         try:
             self.model.from_bytes(data)
         except Exception as err:

@@ -1,0 +1,307 @@
+import math
+import pickle
+import random
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+import spacy
+from spacy.tokens import Doc, Span, Token
+
+from spacy_rnnlm.extensions import install_extensions
+from spacy_rnnlm.vocab import SPECIALS
+
+from ..conftest import TRAIN_TEXTS, blank_zh, make_examples, make_nlp, train
+
+SENTENCE = "代码医生工作室真棒。我们今天去公园玩。"
+
+
+def token_scores(doc):
+    return [(t.text, t._.lm_logprob, t._.lm_alternatives) for t in doc]
+
+
+def assert_same_scores(doc_a, doc_b, tol=1e-5):
+    assert [t.text for t in doc_a] == [t.text for t in doc_b]
+    for a, b in zip(doc_a, doc_b):
+        if a._.lm_logprob is None:
+            assert b._.lm_logprob is None
+        else:
+            assert a._.lm_logprob == pytest.approx(b._.lm_logprob, abs=tol)
+        assert [w for w, _ in a._.lm_alternatives or []] == [w for w, _ in b._.lm_alternatives or []]
+    assert doc_a._.lm_perplexity == pytest.approx(doc_b._.lm_perplexity, abs=tol)
+
+
+def shuffled(nlp, text, seed=1):
+    words = [t.text for t in nlp.make_doc(text)]
+    rng = random.Random(seed)
+    while True:
+        new = words[:]
+        rng.shuffle(new)
+        if new != words:
+            return "".join(new)
+
+
+def check_overfitted(nlp, process=None):
+    process = process or nlp
+    text = TRAIN_TEXTS[1]
+    doc = process(text)
+    assert doc._.lm_logprob > process(shuffled(nlp, text))._.lm_logprob
+    assert doc._.lm_plausibility > 0.3
+    return doc
+
+
+def test_rnnlm_overfits_training_sentences(trained):
+    nlp, history = trained
+    assert history[-1] < history[0] / 3
+    check_overfitted(nlp)
+
+
+@pytest.mark.parametrize("how", ["disk", "bytes", "pickle"])
+def test_rnnlm_round_trips_give_identical_scores(trained_nlp, trained_path, how):
+    nlp2 = make_nlp()
+    if how == "disk":
+        nlp2 = spacy.load(trained_path)
+    elif how == "bytes":
+        nlp2.get_pipe("rnnlm").from_bytes(trained_nlp.get_pipe("rnnlm").to_bytes())
+    # spaCy's jieba tokenizer cannot be pickled upstream: pickle the component itself
+    component = pickle.loads(pickle.dumps(trained_nlp.get_pipe("rnnlm"))) if how == "pickle" else nlp2.get_pipe("rnnlm")
+    sentencizer = nlp2.get_pipe("sentencizer")
+    doc = check_overfitted(nlp2, lambda text: component(sentencizer(nlp2.make_doc(text))))
+    assert_same_scores(doc, trained_nlp(TRAIN_TEXTS[1]))
+
+
+def test_rnnlm_spacy_load_in_fresh_process_needs_no_import(trained_path):
+    code = (
+        "import spacy, sys; nlp = spacy.load(sys.argv[1]); doc = nlp('我们今天去公园玩。');"
+        "assert 'spacy_rnnlm' in sys.modules; print(round(doc._.lm_perplexity, 4))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(trained_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    expected = spacy.load(trained_path)("我们今天去公园玩。")._.lm_perplexity
+    assert float(out.stdout.strip().splitlines()[-1]) == pytest.approx(expected, abs=1e-3)
+
+
+def test_rnnlm_span_and_doc_scores_match_hand_computation(trained_nlp):
+    doc = trained_nlp(SENTENCE)
+    record = doc._.lm_scores
+    sents = list(doc.sents)
+    assert len(sents) == 2
+    total_lp, total_n = 0.0, 0
+    for sent in sents:
+        lps = [t._.lm_logprob for t in sent]
+        ends = [lp for i, lp, _ in record["ends"] if sent.start <= i < sent.end]
+        assert len(ends) == 1  # one end-of-sentence event per sentence
+        lp = sum(lps) + ends[0]
+        n = len(lps) + 1
+        assert sent._.lm_logprob == pytest.approx(lp)
+        assert sent._.lm_perplexity == pytest.approx(math.exp(-lp / n))
+        assert sent._.lm_plausibility == pytest.approx(1 / sent._.lm_perplexity)
+        uni = sum(record["unigram"][t.i] for t in sent) + [u for i, _, u in record["ends"] if sent.start <= i < sent.end][0]
+        assert sent._.lm_slor == pytest.approx((lp - uni) / n)
+        total_lp, total_n = total_lp + lp, total_n + n
+    assert doc._.lm_logprob == pytest.approx(total_lp)
+    assert doc._.lm_perplexity == pytest.approx(math.exp(-total_lp / total_n))
+    for token in doc:
+        assert token._.lm_surprisal == pytest.approx(-token._.lm_logprob / math.log(2))
+        assert token._.lm_surprisal > 0
+        assert isinstance(token._.lm_logprob, float)
+    assert 0 < doc._.lm_plausibility <= 1
+
+
+def test_rnnlm_alternatives_drawn_not_topk(trained_nlp, trained_path):
+    doc = trained_nlp(SENTENCE)
+    for token in doc:
+        alts = token._.lm_alternatives
+        words = [w for w, _ in alts]
+        probs = [p for _, p in alts]
+        assert len(alts) == 5 and len(set(words)) == 5
+        assert token.text not in words
+        assert not set(words) & set(SPECIALS)
+        assert probs == sorted(probs, reverse=True)
+        assert all(isinstance(p, float) and 0 < p <= 1 for p in probs)
+    again = trained_nlp(SENTENCE)
+    assert token_scores(doc) == token_scores(again)
+    other_seed = spacy.load(trained_path, config={"components": {"rnnlm": {"seed": 7}}})(SENTENCE)
+    assert [t._.lm_alternatives for t in other_seed] != [t._.lm_alternatives for t in doc]
+    assert [t._.lm_logprob for t in other_seed] == pytest.approx([t._.lm_logprob for t in doc], abs=1e-5)
+
+
+def test_rnnlm_alternatives_off(trained_path):
+    nlp = spacy.load(trained_path, config={"components": {"rnnlm": {"n_alternatives": 0}}})
+    doc = nlp(SENTENCE)
+    assert all(t._.lm_alternatives == [] for t in doc)
+    assert doc._.lm_perplexity > 1
+
+
+def test_rnnlm_batch_independence(trained_nlp):
+    target = "我们今天去公园玩。天气很好。"
+    others = ["好。", "代码医生工作室真棒。" * 8, "", "我喜欢学习语言模型，天气很好，我们去公园散步，代码医生工作室真好。"]
+    alone = trained_nlp(target)
+    for batch_size in (1, 2, 5):
+        docs = list(trained_nlp.pipe(others[:2] + [target] + others[2:], batch_size=batch_size))
+        assert_same_scores(docs[2], alone)
+
+
+BAD_INPUTS = {
+    "empty": "",
+    "whitespace": "  \n\t ",
+    "emoji": "我们今天去公园玩😀🎉！",
+    "latin": "spaCy is a library for NLP. It is fast.",
+    "full_width_digits": "１２月３１日，１９９８年。",
+    "unknown_words": "魑魅魍魉饕餮貔貅。",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_rnnlm_bad_inputs_get_scores(trained_nlp, name):
+    text = BAD_INPUTS[name]
+    doc = trained_nlp(text)
+    counted = [t for t in doc if not t.is_space]
+    assert all(t._.lm_logprob is None for t in doc if t.is_space)
+    assert all(t._.lm_logprob is not None and t._.lm_logprob <= 0 for t in counted)
+    if counted:
+        assert doc._.lm_perplexity >= 1
+        assert doc._.lm_n_counted == len(counted) + len(list(doc.sents))
+    else:
+        assert doc._.lm_logprob == 0.0
+        assert doc._.lm_perplexity is None and doc._.lm_plausibility is None and doc._.lm_slor is None
+
+
+def test_rnnlm_long_unbroken_paragraph(trained_nlp):
+    rng = random.Random(0)
+    chars = "我们今天去公园玩天气很好代码医生工作室真棒喜欢学习语言模型"
+    text = "".join(rng.choice(chars) for _ in range(20_000))
+    doc = trained_nlp(text)
+    assert len(list(doc.sents)) == 1
+    assert all(t._.lm_logprob is not None for t in doc)
+    assert math.isfinite(doc._.lm_perplexity)
+    assert len(doc[-1]._.lm_alternatives) == 5
+
+
+def test_rnnlm_unknown_words_use_unk(trained_nlp):
+    doc = trained_nlp("魑魅魍魉")
+    vocab = trained_nlp.get_pipe("rnnlm").lm_vocab
+    assert any(t.text not in vocab for t in doc)
+    assert all(math.isfinite(t._.lm_logprob) for t in doc)
+
+
+def test_rnnlm_before_initialize_raises_coded_error():
+    nlp = make_nlp()
+    with pytest.raises(ValueError, match=r"\[E001\].*initialize"):
+        nlp("我们今天去公园玩。")
+    with pytest.raises(ValueError, match="E001"):
+        nlp.get_pipe("rnnlm").to_bytes()
+
+
+def test_rnnlm_initialize_without_text_raises():
+    nlp = make_nlp()
+    with pytest.raises(ValueError, match="E002"):
+        nlp.initialize(lambda: make_examples(nlp, [""]))
+
+
+def test_rnnlm_missing_or_corrupted_model_file(trained_path, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_path, broken)
+    (broken / "rnnlm" / "model").unlink()
+    with pytest.raises(ValueError, match="E003"):
+        spacy.load(broken)
+    (broken / "rnnlm" / "model").write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="E004"):
+        spacy.load(broken)
+    data = bytearray((trained_path / "rnnlm" / "model").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
+    (broken / "rnnlm" / "model").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="E004"):
+        spacy.load(broken)
+    (broken / "rnnlm" / "lm_vocab.json").write_text("{not json")
+    with pytest.raises(ValueError, match="E00[47]"):
+        spacy.load(broken)
+
+
+def test_rnnlm_model_file_cannot_run_code(trained_path, tmp_path):
+    """A pickled object that would run code on load is refused (weights_only loading)."""
+    import io
+    import os
+    import shutil
+
+    import srsly
+    import torch
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    target = tmp_path / "evil"
+    shutil.copytree(trained_path, target)
+    msg = srsly.msgpack_loads((trained_path / "rnnlm" / "model").read_bytes())
+    buffer = io.BytesIO()
+    torch.save({"evil": Evil()}, buffer)
+    # thinc nests the shim bytes; replace every shim payload with the malicious one
+    for shim_bytes in msg["shims"]:
+        for i, _ in enumerate(shim_bytes):
+            inner = srsly.msgpack_loads(shim_bytes[i])
+            inner["state"] = buffer.getvalue()
+            shim_bytes[i] = srsly.msgpack_dumps(inner)
+    (target / "rnnlm" / "model").write_bytes(srsly.msgpack_dumps(msg))
+    with pytest.raises(ValueError, match="E004"):
+        spacy.load(target)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_rnnlm_invalid_settings():
+    with pytest.raises(ValueError, match="E005"):
+        make_nlp(temperature=0)
+    with pytest.raises(ValueError, match="E005"):
+        make_nlp(n_alternatives=-1)
+
+
+def test_rnnlm_extensions_registered_idempotently():
+    install_extensions()
+    install_extensions()
+    nlp = make_nlp()
+    nlp.add_pipe("rnnlm", name="rnnlm2")
+    for name in ("lm_logprob", "lm_perplexity", "lm_plausibility", "lm_slor", "lm_bits_per_char"):
+        assert Doc.has_extension(name) and Span.has_extension(name)
+    for name in ("lm_logprob", "lm_surprisal", "lm_alternatives"):
+        assert Token.has_extension(name)
+
+
+def test_rnnlm_entry_points_listed():
+    assert "rnnlm" in {e.name for e in entry_points(group="spacy_factories")}
+    assert "spacy-rnnlm.LSTMLanguageModel.v1" in {e.name for e in entry_points(group="spacy_architectures")}
+
+
+def test_rnnlm_scorer_reports_perplexity_and_higher_is_better_score(trained_nlp):
+    scores = trained_nlp.evaluate(make_examples(trained_nlp, TRAIN_TEXTS))
+    assert scores["lm_perplexity"] > 1
+    assert 0 < scores["lm_score"] <= 1
+    worse = trained_nlp.evaluate(make_examples(trained_nlp, [shuffled(trained_nlp, t) for t in TRAIN_TEXTS]))
+    assert worse["lm_perplexity"] > scores["lm_perplexity"]
+    assert worse["lm_score"] < scores["lm_score"]
+
+
+def test_rnnlm_update_with_no_tokens_is_a_no_op():
+    nlp = make_nlp()
+    train(nlp, steps=1)
+    losses = nlp.update(make_examples(nlp, ["", " "]))
+    assert losses["rnnlm"] == 0.0
+
+
+def test_rnnlm_multiprocess_matches_single(trained_path):
+    nlp = spacy.load(trained_path)
+    texts = TRAIN_TEXTS + [SENTENCE, "天气很好。"]
+    single = [nlp(t) for t in texts]
+    multi = list(nlp.pipe(texts, n_process=2, batch_size=2))
+    for a, b in zip(single, multi):
+        assert_same_scores(a, b)
+
+
+def test_rnnlm_without_sentences_scores_whole_doc(trained_nlp):
+    nlp = blank_zh()
+    nlp.add_pipe("rnnlm", source=trained_nlp)
+    doc = nlp(SENTENCE)
+    assert len(doc._.lm_scores["ends"]) == 1
+    assert doc._.lm_n_counted == len(doc) + 1
