@@ -3,6 +3,7 @@
 Importing registers the `rnnlm` factory and the `spacy-rnnlm.*` architectures (they are also
 entry points, so `spacy.load` finds them without an import).
 """
+from . import loggers  # noqa: F401  (registers spacy-rnnlm.ConsoleLogger.v1)
 from .extensions import install_extensions
 from .models.architectures import build_lstm_language_model
 from .pipeline.lm import RNNLM, make_rnnlm

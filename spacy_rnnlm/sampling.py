@@ -74,20 +74,39 @@ def draw_distinct(
 
     `exclude` ids (specials) and each row's `exclude_targets` id (the observed word) are never
     drawn. Returns the ids (rows, n) and their untempered log-probabilities (rows, n).
+
+    The draws follow sampling without replacement exactly: the first `n` distinct words of a
+    sequence of independent draws are distributed as `multinomial(replacement=False)`, which
+    however spends one random number per vocabulary entry. Here each round draws `4 * n` words
+    with replacement per row (a few random numbers), keeps the new distinct ones in order, and
+    zeroes them out; rows still short continue the same sequence in another round.
     """
-    n_vocab = logprobs.shape[-1]
+    rows, n_vocab = logprobs.shape
     exclude = list(exclude)
     n = min(n, n_vocab - len(exclude) - (1 if exclude_targets is not None else 0))
-    if n <= 0 or logprobs.shape[0] == 0:
-        empty = logprobs.new_zeros((logprobs.shape[0], 0))
-        return empty.long(), empty
-    probs = torch.softmax(apply_temperature(logprobs, temperature).double(), dim=-1)
-    # A floor keeps every allowed word drawable even when a low temperature underflows it to 0,
-    # so `replacement=False` always finds `n` categories.
+    if n <= 0 or rows == 0:
+        return logprobs.new_zeros((rows, 0), dtype=torch.long), logprobs.new_zeros((rows, 0))
+    probs = torch.softmax(apply_temperature(logprobs, temperature), dim=-1)
+    # A floor keeps every allowed word drawable even when a low temperature underflows it to 0.
     probs = probs + 1e-12
     if exclude:
         probs[:, exclude] = 0.0
     if exclude_targets is not None:
         probs.scatter_(1, exclude_targets.unsqueeze(1), 0.0)
-    ids = torch.multinomial(probs, n, replacement=False, generator=generator)
+    m = 4 * n
+    earlier = torch.ones(m, m, dtype=torch.bool, device=probs.device).tril(-1)
+    ids = torch.zeros((rows, n), dtype=torch.long, device=probs.device)
+    filled = torch.zeros(rows, dtype=torch.long, device=probs.device)
+    active = torch.arange(rows, device=probs.device)
+    while active.numel():
+        draws = torch.multinomial(probs[active], m, replacement=True, generator=generator)  # (active, m)
+        first = ~((draws.unsqueeze(2) == draws.unsqueeze(1)) & earlier).any(2)  # first occurrences
+        rank = first.cumsum(1)
+        take = first & (rank <= (n - filled[active]).unsqueeze(1))
+        r, c = take.nonzero(as_tuple=True)
+        target_rows = active[r]
+        ids[target_rows, filled[target_rows] + rank[r, c] - 1] = draws[r, c]
+        probs[target_rows, draws[r, c]] = 0.0  # drawn words are not drawn again
+        filled[active] += take.sum(1)
+        active = active[filled[active] < n]
     return ids, logprobs.gather(1, ids)

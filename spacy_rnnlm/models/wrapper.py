@@ -46,7 +46,6 @@ def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs
             ids[row, :n] = values[:-1]
             targets[row, :n] = values[1:]
     kwargs = {
-        "lengths": torch.tensor([max(n, 1) for n in lengths], dtype=torch.long),  # stays on CPU
         "n_samples": X.n_samples,
         "temperature": X.temperature,
         "seeds": X.seeds,

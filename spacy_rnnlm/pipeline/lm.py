@@ -49,7 +49,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "temperature": 1.0,
         "seed": 0,
         "max_length": 128,
-        "batch_tokens": 8192,
+        "batch_tokens": 4096,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
     },
     default_score_weights={"lm_score": 1.0, "lm_perplexity": 0.0},
@@ -72,7 +72,8 @@ def make_rnnlm(
     temperature (float): Temperature (> 0) of the distribution the alternatives are drawn from.
     seed (int): Seed of the draws; with the same text and model, the same seed gives the same draws.
     max_length (int): Training sequences longer than this many tokens are cut into windows.
-    batch_tokens (int): Padded tokens per batch when scoring; bounds memory, not results.
+    batch_tokens (int): Padded tokens per torch batch (sequences sorted by length) in training
+        and scoring; bounds memory and padding, not results.
     scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
     """
     return RNNLM(
@@ -156,7 +157,7 @@ class RNNLM(TrainablePipe):
         temperature: float = 1.0,
         seed: int = 0,
         max_length: int = 128,
-        batch_tokens: int = 8192,
+        batch_tokens: int = 4096,
         scorer: Optional[Callable] = lm_score,
     ) -> None:
         for key, value, ok, expected in (
@@ -348,19 +349,27 @@ class RNNLM(TrainablePipe):
         self._require_initialized()
         examples = list(examples)
         windows = self._training_windows(eg.predicted for eg in examples)
-        if not windows:
+        n_total = sum(len(w) - 1 for w in windows)
+        if n_total == 0:
             return losses
-        output, backprop = self.model.begin_update(LMBatch(windows))
-        loss, d_logprobs = self.get_loss(examples, output)
-        backprop(d_logprobs)
+        # Length-sorted sub-batches: padding (and so wasted LSTM steps) stays small. Gradients
+        # accumulate in the torch module across sub-batches; one optimizer step follows.
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        for group in _batches_by_padded_size(order, [len(w) for w in windows], self.batch_tokens):
+            output, backprop = self.model.begin_update(LMBatch([windows[i] for i in group]))
+            loss, d_logprobs = self.get_loss(examples, output, normalizer=n_total)
+            backprop(d_logprobs)
+            losses[self.name] += loss
         if sgd is not None:
             self.finish_update(sgd)
-        losses[self.name] += loss
         return losses
 
-    def get_loss(self, examples: Iterable[Example], output: LMOutput) -> Tuple[float, List]:
-        """Mean negative log-likelihood per predicted token, and its gradient w.r.t. each log-prob."""
-        n = sum(len(lp) for lp in output.logprobs)
+    def get_loss(
+        self, examples: Iterable[Example], output: LMOutput, *, normalizer: Optional[int] = None
+    ) -> Tuple[float, List]:
+        """Negative log-likelihood of the predicted tokens divided by `normalizer` (default: their
+        number, i.e. the mean per token), and its gradient w.r.t. each log-prob."""
+        n = normalizer or sum(len(lp) for lp in output.logprobs)
         if n == 0:
             return 0.0, [lp * 0 for lp in output.logprobs]
         loss = -sum(float(lp.sum()) for lp in output.logprobs) / n

@@ -11,13 +11,15 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ...sampling import draw_distinct, make_generator
 
 State = Tuple[torch.Tensor, torch.Tensor]
 # Rows of the (rows, vocab) full distribution computed at once: bounds memory on long sequences.
 CHUNK_ROWS = 256
+# Rows whose observed-word log-probs are computed at once (the cheap path needs no full vocab row
+# for the adaptive softmax, so bigger chunks only save call overhead).
+TARGET_CHUNK_ROWS = 4096
 
 
 class LSTMLanguageModel(nn.Module):
@@ -64,21 +66,14 @@ class LSTMLanguageModel(nn.Module):
         with torch.no_grad():
             self.embed.weight[self.pad_id].zero_()
 
-    def hidden(
-        self, ids: torch.Tensor, lengths: Optional[torch.Tensor] = None, state: Optional[State] = None
-    ) -> Tuple[torch.Tensor, State]:
+    def hidden(self, ids: torch.Tensor, state: Optional[State] = None) -> Tuple[torch.Tensor, State]:
         """ids (batch, seq_len) → output features (batch, seq_len, out_width) and the LSTM state.
 
-        With `lengths` (a CPU tensor), right-padded rows are packed, so no work is spent on
-        padding and a row's output does not depend on the other rows of its batch.
+        Rows are right-padded: the LSTM reads left to right, so a position's output never depends
+        on padding after it nor on other rows (packing would add nothing but CPU time).
         """
         x = self.drop(self.embed(ids))  # (batch, seq_len, embed_width)
-        if lengths is not None and ids.shape[0] > 1:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            h, state = self.lstm(packed, state)
-            h, _ = pad_packed_sequence(h, batch_first=True, total_length=ids.shape[1])
-        else:
-            h, state = self.lstm(x, state)
+        h, state = self.lstm(x, state)
         h = self.drop(h)  # (batch, seq_len, hidden_width)
         if self.proj is not None:
             h = self.proj(h)
@@ -101,7 +96,6 @@ class LSTMLanguageModel(nn.Module):
         self,
         ids: torch.Tensor,
         targets: torch.Tensor,
-        lengths: Optional[torch.Tensor] = None,
         n_samples: int = 0,
         temperature: float = 1.0,
         seeds: Optional[Sequence[int]] = None,
@@ -112,15 +106,15 @@ class LSTMLanguageModel(nn.Module):
         the model's distribution (never a special nor the observed word), each row with its own
         generator seeded by `seeds[row]`: ids and log-probs of shape (batch, seq_len, n_samples).
         """
-        h, _ = self.hidden(ids, lengths)
+        h, _ = self.hidden(ids)
         mask = targets != self.pad_id
         out = h.new_zeros(targets.shape)
         if bool(mask.any()):
             h_obs, t_obs = h[mask], targets[mask]
             out[mask] = torch.cat(
                 [
-                    self.target_logprobs(h_obs[i : i + CHUNK_ROWS], t_obs[i : i + CHUNK_ROWS])
-                    for i in range(0, t_obs.shape[0], CHUNK_ROWS)
+                    self.target_logprobs(h_obs[i : i + TARGET_CHUNK_ROWS], t_obs[i : i + TARGET_CHUNK_ROWS])
+                    for i in range(0, t_obs.shape[0], TARGET_CHUNK_ROWS)
                 ]
             )
         if n_samples <= 0:

@@ -1,0 +1,58 @@
+"""Corpus-level evaluation of a pipeline with an `rnnlm` component: perplexity, plausibility,
+bits per character, out-of-vocabulary rate and throughput."""
+import math
+import time
+from typing import Dict, Iterable, Optional
+
+from spacy.language import Language
+
+from . import scoring
+from .extensions import span_totals
+
+
+def find_rnnlm(nlp: Language):
+    """The pipeline's `rnnlm` component (the first one, whatever its name)."""
+    from .pipeline.lm import RNNLM
+
+    for _, proc in nlp.pipeline:
+        if isinstance(proc, RNNLM):
+            return proc
+    raise ValueError(f"[E008] The pipeline has no 'rnnlm' component (pipes: {nlp.pipe_names}).")
+
+
+def evaluate_texts(nlp: Language, texts: Iterable[str], *, batch_size: int = 64) -> Dict[str, Optional[float]]:
+    """Score `texts` with `nlp` and return corpus-level figures. Perplexity counts one
+    end-of-sentence event per sentence; the OOV rate is over counted words (ends excluded)."""
+    lm = find_rnnlm(nlp)
+    logprob, unigram, n, n_chars, n_words, n_oov, n_docs, n_tokens = 0.0, 0.0, 0, 0, 0, 0, 0, 0
+    start = time.perf_counter()
+    for doc in nlp.pipe(texts, batch_size=batch_size):
+        n_docs += 1
+        n_tokens += len(doc)
+        totals = span_totals(doc[:])
+        if totals is None:
+            continue
+        logprob += totals.logprob
+        unigram += totals.unigram
+        n += totals.n
+        n_chars += totals.n_chars
+        for token in doc:
+            if token._.lm_logprob is not None:
+                n_words += 1
+                n_oov += token.text not in lm.lm_vocab
+    seconds = time.perf_counter() - start
+    return {
+        "perplexity": scoring.perplexity(logprob, n),
+        "plausibility": scoring.plausibility(logprob, n),
+        "slor": scoring.slor(logprob, unigram, n),
+        "bits_per_char": scoring.bits_per_char(logprob, n_chars),
+        "cross_entropy_bits": None if n == 0 else -logprob / n / math.log(2),
+        "oov_rate": None if n_words == 0 else n_oov / n_words,
+        "docs": n_docs,
+        "tokens": n_tokens,
+        "counted": n,
+        "seconds": seconds,
+        "tokens_per_second": n_tokens / seconds if seconds > 0 else None,
+        "n_alternatives": lm.n_alternatives,
+        "vocab_size": len(lm.lm_vocab),
+    }
