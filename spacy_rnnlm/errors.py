@@ -19,8 +19,8 @@ class Errors(metaclass=ErrorsWithCodes):
     E003 = "Cannot load the 'rnnlm' model file '{path}': it is missing. Was the pipeline saved completely?"
     E004 = "Cannot load the 'rnnlm' model data from '{path}': it is corrupted or not an rnnlm model ({err})."
     E005 = "Invalid 'rnnlm' setting {name}={value!r}: {expected}."
-    E006 = "get_examples must be a callable returning an iterable of Examples, not {obj!r}."
     E007 = "The vocabulary data is corrupted or of an unknown format ({err})."
+    E008 = "The pipeline has no 'rnnlm' component (pipes: {pipes})."
 
 
 class Warnings(metaclass=ErrorsWithCodes):

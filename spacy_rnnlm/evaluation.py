@@ -7,6 +7,7 @@ from typing import Dict, Iterable, Optional
 from spacy.language import Language
 
 from . import scoring
+from .errors import Errors
 from .extensions import span_totals
 
 
@@ -17,7 +18,7 @@ def find_rnnlm(nlp: Language):
     for _, proc in nlp.pipeline:
         if isinstance(proc, RNNLM):
             return proc
-    raise ValueError(f"[E008] The pipeline has no 'rnnlm' component (pipes: {nlp.pipe_names}).")
+    raise ValueError(Errors.E008.format(pipes=nlp.pipe_names))
 
 
 def evaluate_texts(nlp: Language, texts: Iterable[str], *, batch_size: int = 64) -> Dict[str, Optional[float]]:

@@ -5,6 +5,7 @@ from typing import List, Optional
 from spacy.util import registry
 from thinc.api import Model
 
+from ..errors import Errors
 from ..vocab import PAD_ID, SPECIALS
 from .pytorch.lstm_lm import LSTMLanguageModel
 from .wrapper import LMBatch, LMOutput, wrap_module
@@ -35,7 +36,7 @@ def build_lstm_language_model(
     RETURNS (Model[LMBatch, LMOutput]): The model.
     """
     if tie_weights and cutoffs:
-        raise ValueError("[E005] Invalid 'rnnlm' setting tie_weights=True: needs `cutoffs = []` (full softmax).")
+        raise ValueError(Errors.E005.format(name="tie_weights", value=True, expected="cutoffs = [] (a full softmax) to tie"))
     settings = dict(
         embed_width=embed_width,
         hidden_width=hidden_width,

@@ -1,0 +1,34 @@
+"""End to end: the project's `smoke` workflow in a temporary copy of the project, then the
+packaged pipeline loaded by name in a fresh process."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+@pytest.mark.slow
+def test_project_smoke_workflow_packages_a_loadable_pipeline(tmp_path):
+    from weasel.cli.run import project_run
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "project.yml", project)
+    for folder in ("configs", "scripts"):
+        shutil.copytree(ROOT / folder, project / folder)
+    project_run(project, "smoke")
+    metrics = json.loads((project / "metrics" / "smoke.json").read_text())
+    assert metrics["perplexity"] > 1 and 0 < metrics["plausibility"] < 1
+    assert metrics["tokens_per_second"] > 0
+    code = (
+        "import spacy, json; nlp = spacy.load('zh_rnnlm_smoke'); doc = nlp('代码医生工作室真棒。');"
+        "print(json.dumps([doc._.lm_perplexity, [t._.lm_alternatives for t in doc]]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    perplexity, alternatives = json.loads(out.stdout.strip().splitlines()[-1])
+    assert perplexity > 1
+    assert all(len(alts) == 3 for alts in alternatives)
