@@ -7,7 +7,8 @@ from . import loggers  # noqa: F401  (registers spacy-rnnlm.ConsoleLogger.v1)
 from .extensions import install_extensions
 from .models.architectures import build_lstm_language_model
 from .pipeline.lm import RNNLM, make_rnnlm
+from .render import render
 from .vocab import LMVocab
 
 __version__ = "0.1.0"
-__all__ = ["RNNLM", "LMVocab", "build_lstm_language_model", "install_extensions", "make_rnnlm"]
+__all__ = ["RNNLM", "LMVocab", "build_lstm_language_model", "install_extensions", "make_rnnlm", "render"]

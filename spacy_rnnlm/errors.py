@@ -20,6 +20,10 @@ class Errors(metaclass=ErrorsWithCodes):
     E004 = "Cannot load the 'rnnlm' model data from '{path}': it is corrupted or not an rnnlm model ({err})."
     E005 = "Invalid 'rnnlm' setting {name}={value!r}: {expected}."
     E007 = "The vocabulary data is corrupted or of an unknown format ({err})."
+    E009 = (
+        "The 'rnnlm' component '{name}' has no tokenizer to segment the prompt (it was unpickled "
+        "or created outside a pipeline): use nlp.get_pipe('{name}').generate() on a loaded pipeline."
+    )
     E008 = "The pipeline has no 'rnnlm' component (pipes: {pipes})."
 
 

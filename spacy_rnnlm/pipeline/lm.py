@@ -22,6 +22,7 @@ from thinc.api import Config, Model, Optimizer
 from .. import scoring
 from ..errors import Errors, Warnings
 from ..extensions import SCORES, install_extensions, span_totals
+from ..generation import join_words, sample_continuations
 from ..models.architectures import torch_module
 from ..models.wrapper import LMBatch, LMOutput
 from ..vocab import BOS_ID, EOS_ID, LMVocab
@@ -80,6 +81,7 @@ def make_rnnlm(
         nlp.vocab,
         model,
         name,
+        tokenizer=nlp.tokenizer,
         n_alternatives=n_alternatives,
         temperature=temperature,
         seed=seed,
@@ -159,6 +161,7 @@ class RNNLM(TrainablePipe):
         max_length: int = 128,
         batch_tokens: int = 4096,
         scorer: Optional[Callable] = lm_score,
+        tokenizer: Optional[Callable[[str], Doc]] = None,
     ) -> None:
         for key, value, ok, expected in (
             ("n_alternatives", n_alternatives, isinstance(n_alternatives, int) and n_alternatives >= 0, "an integer >= 0"),
@@ -180,6 +183,8 @@ class RNNLM(TrainablePipe):
         self.cfg: Dict[str, Any] = {}
         self.lm_vocab: Optional[LMVocab] = None
         self._optimizer: Optional[Tuple[Any, torch.optim.Optimizer]] = None
+        # The pipeline's tokenizer segments generation prompts (not pickled: jieba's cannot be).
+        self.tokenizer = tokenizer
         install_extensions()
         _install_fork_hook()
 
@@ -331,6 +336,49 @@ class RNNLM(TrainablePipe):
         ]
         return sorted(pairs, key=lambda pair: -pair[1])
 
+    # -- generation ---------------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompt: str = "",
+        *,
+        max_new_tokens: int = 50,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: Optional[int] = None,
+        n: int = 1,
+        stop_at_sentence_end: bool = True,
+    ) -> List[str]:
+        """Continue `prompt` by sampling from the model, word by word.
+
+        prompt (str): Text to continue, segmented by the pipeline's tokenizer ("" = a new sentence).
+        max_new_tokens (int): At most this many words per continuation.
+        temperature (float): > 1 flattens the distribution, < 1 sharpens it, 0 = always the most likely word.
+        top_k (int): Sample only among the k most likely words (0 = all).
+        top_p (float): Sample only among the most likely words holding this much probability (1 = all).
+        seed (Optional[int]): Same seed, same text; None = a fresh draw each call.
+        n (int): Number of continuations, drawn as one batch.
+        stop_at_sentence_end (bool): End a continuation when the model ends the sentence.
+        RETURNS (List[str]): The `n` continuations (without the prompt).
+        """
+        vocab = self._require_initialized()
+        if self.tokenizer is None:
+            raise ValueError(Errors.E009.format(name=self.name))
+        words = [t.text for t in self.tokenizer(prompt) if not t.is_space]
+        samples = sample_continuations(
+            torch_module(self.model),
+            [BOS_ID] + vocab.encode(words),
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            n=n,
+            stop_at_sentence_end=stop_at_sentence_end,
+        )
+        return [join_words([vocab.words[i] for i in sample], after=prompt) for sample in samples]
+
     # -- training -----------------------------------------------------------------------------
 
     def update(
@@ -408,6 +456,7 @@ class RNNLM(TrainablePipe):
     def __getstate__(self) -> Dict[str, Any]:
         state = dict(self.__dict__)
         state["_optimizer"] = None  # training state, not part of the component
+        state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
         return state
 
     def add_label(self, label: str) -> int:

@@ -1,0 +1,109 @@
+"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, generate, evaluate and rank from the shell.
+
+Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
+the user can fix become one line on stderr and exit status 1, never a traceback.
+"""
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+from wasabi import msg
+
+from . import commands
+from .io import CLIError
+
+app = typer.Typer(name="spacy-rnnlm", help="Chinese LSTM language-model scores and generation for spaCy pipelines.", no_args_is_help=True)
+
+MODEL = typer.Argument(..., help="Pipeline folder or installed package name (e.g. zh_rnnlm)")
+INPUT = typer.Argument(None, help="A .txt (one document per line) or .jsonl (with 'text'); '-' or nothing = stdin")
+
+
+def _run(func: Callable, *args, **kwargs):
+    try:
+        return func(*args, **kwargs)
+    except (CLIError, OSError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1)
+
+
+def _finish(errors: commands.ErrorLog) -> None:
+    if errors.count:
+        typer.echo(f"error: {errors.count} input line(s) skipped, see the warnings above", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("score")
+def score_cli(
+    model: str = MODEL,
+    input_path: Optional[Path] = INPUT,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSONL output (default: stdout)"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+    n_process: int = typer.Option(1, "--n-process", "-n"),
+    alternatives: Optional[int] = typer.Option(None, "--alternatives", "-a", help="Alternatives per token (default: the model's setting)"),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML view of the scores"),
+):
+    """Score documents: per document, sentence and token, as JSON lines."""
+    errors = commands.ErrorLog()
+    out = output.open("w", encoding="utf8") if output else sys.stdout
+    try:
+        _run(commands.score, model, input_path, out, batch_size=batch_size, n_process=n_process,
+             alternatives=alternatives, html=html, errors=errors)
+    finally:
+        if output:
+            out.close()
+    _finish(errors)
+
+
+@app.command("generate")
+def generate_cli(
+    model: str = MODEL,
+    prompt: str = typer.Option("", "--prompt", "-p"),
+    n: int = typer.Option(1, "--n"),
+    max_new_tokens: int = typer.Option(50, "--max-new-tokens"),
+    temperature: float = typer.Option(1.0, "--temperature", "-t"),
+    top_k: int = typer.Option(0, "--top-k"),
+    top_p: float = typer.Option(1.0, "--top-p"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+):
+    """Generate continuations of a prompt by multinomial sampling."""
+    for text in _run(commands.generate, model, prompt, n=n, max_new_tokens=max_new_tokens,
+                     temperature=temperature, top_k=top_k, top_p=top_p, seed=seed):
+        typer.echo(text)
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    model: str = MODEL,
+    input_path: Optional[Path] = INPUT,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+):
+    """Perplexity, plausibility, OOV rate and tokens/second on a corpus."""
+    errors = commands.ErrorLog()
+    metrics = _run(commands.evaluate, model, input_path, batch_size=batch_size, errors=errors)
+    msg.table([(key, f"{value:.4f}" if isinstance(value, float) else value) for key, value in metrics.items()],
+              header=("metric", "value"), divider=True)
+    commands.write_json(metrics, output)
+    _finish(errors)
+
+
+@app.command("rank")
+def rank_cli(
+    model: str = MODEL,
+    input_path: Optional[Path] = INPUT,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the ranking as JSON"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+):
+    """Sentences from most to least plausible: the quick way to find odd ones."""
+    errors = commands.ErrorLog()
+    rows = _run(commands.rank, model, input_path, batch_size=batch_size, errors=errors)
+    for row in rows:
+        typer.echo(f"{row['plausibility']:.5f}\t{row['text']}")
+    commands.write_json(rows, output)
+    _finish(errors)
+
+
+def main() -> None:
+    app()

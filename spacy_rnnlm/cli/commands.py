@@ -1,0 +1,146 @@
+"""The commands as plain functions (what the tests call); `__init__.py` wraps them for typer."""
+import json
+import sys
+from pathlib import Path
+from typing import IO, Dict, Iterable, Iterator, List, Optional
+
+import srsly
+from spacy.tokens import Doc, Span
+from tqdm import tqdm
+
+from ..evaluation import evaluate_texts
+from .io import CLIError, load_pipeline, read_texts
+
+
+def _score_fields(span) -> Dict[str, Optional[float]]:
+    return {
+        "logprob": span._.lm_logprob,
+        "perplexity": span._.lm_perplexity,
+        "plausibility": span._.lm_plausibility,
+        "slor": span._.lm_slor,
+    }
+
+
+def doc_record(doc: Doc, line: Optional[int] = None) -> Dict:
+    """The JSON record of a scored doc: doc scores, and per sentence its scores and tokens."""
+    sents: Iterable[Span] = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
+    record: Dict = {"line": line, "text": doc.text, **_score_fields(doc), "bits_per_char": doc._.lm_bits_per_char}
+    record["sentences"] = [
+        {
+            "text": sent.text,
+            **_score_fields(sent),
+            "tokens": [
+                {"text": t.text, "logprob": t._.lm_logprob, "alternatives": t._.lm_alternatives}
+                for t in sent
+                if not t.is_space
+            ],
+        }
+        for sent in sents
+        if len(sent)
+    ]
+    return record
+
+
+class ErrorLog:
+    """Collects bad-line reports, printing each to stderr at once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, message: str) -> None:
+        self.count += 1
+        print(f"warning: {message} (skipped)", file=sys.stderr)
+
+
+def _progress(items: Iterator, enabled: Optional[bool]) -> Iterator:
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(items, unit="doc", disable=not show, file=sys.stderr) if show else items
+
+
+def score(
+    model: str,
+    input_path: Optional[Path],
+    output: IO,
+    *,
+    batch_size: int = 64,
+    n_process: int = 1,
+    alternatives: Optional[int] = None,
+    progress: Optional[bool] = None,
+    html: Optional[Path] = None,
+    errors: Optional[ErrorLog] = None,
+) -> int:
+    """Score each document of the input and write one JSON line per document; return how many.
+    Streams: documents are read, scored and written in batches."""
+    nlp = load_pipeline(model, alternatives)
+    errors = errors or ErrorLog()
+    texts = read_texts(input_path, errors)
+    rendered: List[Doc] = []
+    n = 0
+    docs = nlp.pipe(texts, as_tuples=True, batch_size=batch_size, n_process=n_process)
+    for doc, line in _progress(docs, progress):
+        output.write(json.dumps(doc_record(doc, line), ensure_ascii=False) + "\n")
+        if html is not None:
+            rendered.append(doc)
+        n += 1
+    if n == 0 and errors.count == 0:
+        raise CLIError("the input is empty: no documents to score")
+    if html is not None:
+        from ..render import render
+
+        html.write_text(render(rendered, page=True), encoding="utf8")
+    return n
+
+
+def generate(
+    model: str,
+    prompt: str = "",
+    *,
+    n: int = 1,
+    max_new_tokens: int = 50,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: Optional[int] = None,
+) -> List[str]:
+    """Continuations of `prompt`, each returned with the prompt in front."""
+    from ..evaluation import find_rnnlm
+
+    nlp = load_pipeline(model)
+    try:
+        texts = find_rnnlm(nlp).generate(
+            prompt, n=n, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed
+        )
+    except ValueError as err:
+        raise CLIError(str(err)) from err
+    return [prompt + text for text in texts]
+
+
+def evaluate(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors: Optional[ErrorLog] = None) -> Dict:
+    """Corpus-level figures: perplexity, plausibility, OOV rate, tokens/second…"""
+    nlp = load_pipeline(model)
+    errors = errors or ErrorLog()
+    texts = [text for text, _ in read_texts(input_path, errors)]
+    if not texts:
+        raise CLIError("the input is empty: nothing to evaluate")
+    return evaluate_texts(nlp, texts, batch_size=batch_size)
+
+
+def rank(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors: Optional[ErrorLog] = None) -> List[Dict]:
+    """All sentences of the input, from most to least plausible."""
+    nlp = load_pipeline(model, n_alternatives=0)
+    errors = errors or ErrorLog()
+    rows = []
+    for doc, line in nlp.pipe(read_texts(input_path, errors), as_tuples=True, batch_size=batch_size):
+        sents = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
+        for sent in sents:
+            if sent._.lm_plausibility is not None:
+                rows.append({"line": line, "text": sent.text, **_score_fields(sent)})
+    if not rows:
+        raise CLIError("the input is empty: no sentences to rank")
+    rows.sort(key=lambda row: -row["plausibility"])
+    return rows
+
+
+def write_json(data, path: Optional[Path]) -> None:
+    if path is not None:
+        srsly.write_json(path, data)

@@ -1,0 +1,100 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from spacy_rnnlm.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def texts_file(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("我们今天去公园玩。天气很好。\n代码医生工作室真棒。\n\n", encoding="utf8")
+    return path
+
+
+def invoke(*args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def test_cli_score_writes_a_record_per_document(trained_path, texts_file, tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = invoke("score", trained_path, texts_file, "--output", out, "--alternatives", 2)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf8").splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3]
+    first = records[0]
+    assert first["text"] == "我们今天去公园玩。天气很好。"
+    assert len(first["sentences"]) == 2 and first["perplexity"] > 1
+    token = first["sentences"][0]["tokens"][0]
+    assert token["logprob"] < 0 and len(token["alternatives"]) == 2
+    assert records[2]["perplexity"] is None  # an empty document has a defined, empty result
+
+
+def test_cli_score_reads_jsonl_from_stdin(trained_path):
+    stdin = json.dumps({"text": "天气很好。"}, ensure_ascii=False) + "\n"
+    result = invoke("score", trained_path, "-", input=stdin)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0])["text"] == "天气很好。"
+
+
+def test_cli_score_bad_lines_reported_rest_processed(trained_path, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes('{"text": "天气很好。"}\n{"oops": 1}\n'.encode() + b"\xff\xfe\n" + '{"text": "我们去公园。"}\n'.encode())
+    out = tmp_path / "out.jsonl"
+    result = invoke("score", trained_path, path, "-o", out)
+    assert result.exit_code == 1
+    assert "in.jsonl:2" in result.output and "in.jsonl:3" in result.output
+    assert "Traceback" not in result.output
+    assert [json.loads(line)["line"] for line in out.read_text().splitlines()] == [1, 4]
+
+
+@pytest.mark.parametrize("args", [("score", "/no/such/model"), ("evaluate", "{model}", "/no/such/file.txt"), ("score", "{model}", "{empty}")])
+def test_cli_errors_are_one_line(trained_path, tmp_path, args):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    args = [a.format(model=trained_path, empty=empty) for a in args]
+    result = invoke(*args, input="")
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error:") and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_cli_generate(trained_path):
+    result = invoke("generate", trained_path, "--prompt", "我们", "--n", 3, "--seed", 1, "--max-new-tokens", 8)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("我们") for line in lines)
+    again = invoke("generate", trained_path, "--prompt", "我们", "--n", 3, "--seed", 1, "--max-new-tokens", 8)
+    assert again.stdout == result.stdout
+    bad = invoke("generate", trained_path, "--top-p", 2)
+    assert bad.exit_code == 1 and "E005" in bad.output
+
+
+def test_cli_evaluate_table_and_json(trained_path, texts_file, tmp_path):
+    out = tmp_path / "metrics.json"
+    result = invoke("evaluate", trained_path, texts_file, "--output", out)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())
+    assert metrics["perplexity"] > 1 and 0 <= metrics["oov_rate"] <= 1 and metrics["tokens_per_second"] > 0
+    assert "perplexity" in result.stdout
+
+
+def test_cli_rank_most_plausible_first(trained_path, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("玩公园去今天我们。天气很好。\n", encoding="utf8")
+    result = invoke("rank", trained_path, path)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    values = [float(line.split("\t")[0]) for line in lines]
+    assert values == sorted(values, reverse=True)
+    assert lines[0].endswith("天气很好。") and lines[-1].endswith("玩公园去今天我们。")
+
+
+def test_cli_score_html(trained_path, texts_file, tmp_path):
+    page = tmp_path / "view.html"
+    result = invoke("score", trained_path, texts_file, "-o", tmp_path / "o.jsonl", "--html", page)
+    assert result.exit_code == 0, result.output
+    assert page.read_text(encoding="utf8").count('class="lm-token"') >= 10
