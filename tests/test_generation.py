@@ -45,3 +45,11 @@ def test_generation_join_words():
     assert join_words(["我们", "去", "公园"]) == "我们去公园"
     assert join_words(["spaCy", "is", "好"]) == "spaCy is好"
     assert join_words(["fast"], after="spaCy") == " fast"
+
+
+def test_generation_after_pickle_needs_a_tokenizer(trained_nlp):
+    import pickle
+
+    lm = pickle.loads(pickle.dumps(trained_nlp.get_pipe("rnnlm")))
+    with pytest.raises(ValueError, match="E009"):
+        lm.generate("我们")

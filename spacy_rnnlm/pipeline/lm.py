@@ -453,11 +453,12 @@ class RNNLM(TrainablePipe):
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    def __getstate__(self) -> Dict[str, Any]:
+    def __reduce__(self):
+        # TrainablePipe's Cython pickling copies __dict__ as is; leave out what must not travel.
         state = dict(self.__dict__)
         state["_optimizer"] = None  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
-        return state
+        return (_restore_component, (type(self), state))
 
     def add_label(self, label: str) -> int:
         raise NotImplementedError("The 'rnnlm' component has no labels.")
@@ -523,6 +524,12 @@ class RNNLM(TrainablePipe):
             self.model.from_bytes(data)
         except Exception as err:
             raise ValueError(Errors.E004.format(path=where, err=f"{type(err).__name__}: {err}")) from err
+
+
+def _restore_component(cls: type, state: Dict[str, Any]) -> "RNNLM":
+    component = cls.__new__(cls)
+    component.__dict__.update(state)
+    return component
 
 
 def _torch_optimizer(sgd: Optimizer, params: List[torch.nn.Parameter]) -> torch.optim.Optimizer:
