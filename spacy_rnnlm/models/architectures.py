@@ -16,7 +16,7 @@ def build_lstm_language_model(
     embed_width: int = 256,
     hidden_width: int = 512,
     depth: int = 1,
-    dropout: float = 0.2,
+    dropout: float = 0.25,
     tie_weights: bool = False,
     cutoffs: List[int] = [2000, 10000],
     div_value: float = 4.0,

@@ -25,6 +25,7 @@ from ..extensions import SCORES, install_extensions, span_totals
 from ..generation import join_words, sample_continuations
 from ..models.architectures import torch_module
 from ..models.wrapper import LMBatch, LMOutput
+from ..sampling import check_temperature
 from ..vocab import BOS_ID, EOS_ID, LMVocab
 
 DEFAULT_MODEL_CONFIG = """
@@ -33,7 +34,7 @@ DEFAULT_MODEL_CONFIG = """
 embed_width = 256
 hidden_width = 512
 depth = 1
-dropout = 0.2
+dropout = 0.25
 tie_weights = false
 cutoffs = [2000, 10000]
 div_value = 4.0
@@ -163,9 +164,9 @@ class RNNLM(TrainablePipe):
         scorer: Optional[Callable] = lm_score,
         tokenizer: Optional[Callable[[str], Doc]] = None,
     ) -> None:
+        check_temperature(temperature, allow_zero=False)
         for key, value, ok, expected in (
             ("n_alternatives", n_alternatives, isinstance(n_alternatives, int) and n_alternatives >= 0, "an integer >= 0"),
-            ("temperature", temperature, isinstance(temperature, (int, float)) and temperature > 0, "a number > 0"),
             ("max_length", max_length, isinstance(max_length, int) and max_length >= 2, "an integer >= 2"),
             ("batch_tokens", batch_tokens, isinstance(batch_tokens, int) and batch_tokens >= 1, "an integer >= 1"),
         ):
@@ -455,7 +456,9 @@ class RNNLM(TrainablePipe):
 
     def __reduce__(self):
         # TrainablePipe's Cython pickling copies __dict__ as is; leave out what must not travel.
+        # vocab, model, cfg, scorer and name are Cython attributes, outside __dict__.
         state = dict(self.__dict__)
+        state.update({key: getattr(self, key) for key in _CYTHON_ATTRS})
         state["_optimizer"] = None  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
         return (_restore_component, (type(self), state))
@@ -526,9 +529,13 @@ class RNNLM(TrainablePipe):
             raise ValueError(Errors.E004.format(path=where, err=f"{type(err).__name__}: {err}")) from err
 
 
+_CYTHON_ATTRS = ("vocab", "model", "cfg", "scorer", "name")
+
+
 def _restore_component(cls: type, state: Dict[str, Any]) -> "RNNLM":
     component = cls.__new__(cls)
-    component.__dict__.update(state)
+    for key, value in state.items():
+        setattr(component, key, value)
     return component
 
 
