@@ -27,7 +27,7 @@ def _token_html(token) -> str:
     bits = token._.lm_surprisal
     alpha = min(bits / MAX_BITS, 1.0)
     alts = token._.lm_alternatives or []
-    alt_text = ", ".join(f"{html.escape(w)} {p:.3f}" for w, p in alts) or "—"
+    alt_text = ", ".join(f"{html.escape(w)} {p:.3g}" for w, p in alts) or "—"
     tip = f"logprob {lp:.3f} · {bits:.2f} bits<br>alternatives: {alt_text}"
     return (
         f'<span class="lm-token" data-logprob="{lp:.6f}" data-surprisal="{bits:.4f}" '
