@@ -79,10 +79,11 @@ def evaluate_cli(
     input_path: Optional[Path] = INPUT,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON"),
     batch_size: int = typer.Option(64, "--batch-size", "-b"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
 ):
     """Perplexity, plausibility, OOV rate and tokens/second on a corpus."""
     errors = commands.ErrorLog()
-    metrics = _run(commands.evaluate, model, input_path, batch_size=batch_size, errors=errors)
+    metrics = _run(commands.evaluate, model, input_path, batch_size=batch_size, gpu_id=gpu_id, errors=errors)
     msg.table([(key, f"{value:.4f}" if isinstance(value, float) else value) for key, value in metrics.items()],
               header=("metric", "value"), divider=True)
     commands.write_json(metrics, output)

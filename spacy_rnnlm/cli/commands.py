@@ -115,14 +115,16 @@ def generate(
     return [prompt + text for text in texts]
 
 
-def evaluate(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors: Optional[ErrorLog] = None) -> Dict:
+def evaluate(
+    model: str, input_path: Optional[Path], *, batch_size: int = 64, gpu_id: int = -1, errors: Optional[ErrorLog] = None
+) -> Dict:
     """Corpus-level figures: perplexity, plausibility, OOV rate, tokens/second…"""
-    nlp = load_pipeline(model)
+    nlp = load_pipeline(model, gpu_id=gpu_id)
     errors = errors or ErrorLog()
     texts = [text for text, _ in read_texts(input_path, errors)]
     if not texts:
         raise CLIError("the input is empty: nothing to evaluate")
-    return evaluate_texts(nlp, texts, batch_size=batch_size)
+    return {"model": model, "data": str(input_path or "<stdin>"), **evaluate_texts(nlp, texts, batch_size=batch_size)}
 
 
 def rank(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors: Optional[ErrorLog] = None) -> List[Dict]:

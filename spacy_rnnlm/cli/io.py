@@ -15,8 +15,11 @@ class CLIError(Exception):
     """An error worth one line to the user, no traceback."""
 
 
-def load_pipeline(model: str, n_alternatives: Optional[int] = None) -> Language:
-    """Load a pipeline from a path or an installed package name; it must have an rnnlm component."""
+def load_pipeline(model: str, n_alternatives: Optional[int] = None, gpu_id: int = -1) -> Language:
+    """Load a pipeline from a path or an installed package name; it must have an rnnlm component.
+    `gpu_id` >= 0 puts it on that GPU (thinc's device handling; the model follows it)."""
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
     try:
         nlp = spacy.load(model)
     except OSError as err:
