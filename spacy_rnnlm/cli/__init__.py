@@ -3,7 +3,6 @@
 Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
 the user can fix become one line on stderr and exit status 1, never a traceback.
 """
-import json
 import sys
 from pathlib import Path
 from typing import Callable, Optional
