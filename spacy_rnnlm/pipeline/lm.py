@@ -131,6 +131,7 @@ class Unit:
     """One scored sequence of a doc: the indices of its counted tokens and what the model said."""
 
     token_ids: List[int]
+    ids: Optional[numpy.ndarray] = None  # (n + 2,): <s>, the tokens' vocabulary ids, </s>
     logprobs: Optional[numpy.ndarray] = None  # (n + 1,): each token, then the end of sentence
     sample_ids: Optional[numpy.ndarray] = None  # (n + 1, n_alternatives)
     sample_logprobs: Optional[numpy.ndarray] = None
@@ -276,12 +277,15 @@ class RNNLM(TrainablePipe):
     def predict(self, docs: Iterable[Doc]) -> List[List[Unit]]:
         """Score every sentence of every doc. Sequences are sorted by length and batched by
         padded size, so padding costs little and memory stays bounded; results do not depend
-        on the batch (padding is packed away, each sentence draws with its own generator)."""
+        on the batch (right padding never reaches a position's output, and each sentence draws
+        with its own generator)."""
         self._require_initialized()
         docs = list(docs)
         per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
         flat = [(doc, unit) for doc, units in zip(docs, per_doc) for unit in units]
-        seqs = [self._encode(doc, unit.token_ids) for doc, unit in flat]
+        for doc, unit in flat:
+            unit.ids = self._encode(doc, unit.token_ids)
+        seqs = [unit.ids for _, unit in flat]
         seeds = [self._unit_seed(doc, unit.token_ids) for doc, unit in flat]
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         for batch in _batches_by_padded_size(order, [len(s) for s in seqs], self.batch_tokens):
@@ -310,10 +314,9 @@ class RNNLM(TrainablePipe):
             alternatives: List[Optional[list]] = [None] * n
             ends = []
             for unit in units:
-                ids = self._encode(doc, unit.token_ids)[1:]
                 for pos, i in enumerate(unit.token_ids):
                     logprob[i] = float(unit.logprobs[pos])
-                    unigram[i] = vocab.unigram_logprob(int(ids[pos]))
+                    unigram[i] = vocab.unigram_logprob(int(unit.ids[pos + 1]))
                     alternatives[i] = self._alternatives(unit, pos)
                 ends.append([unit.token_ids[-1], float(unit.logprobs[-1]), vocab.unigram_logprob(EOS_ID)])
             doc._.set(
@@ -395,9 +398,9 @@ class RNNLM(TrainablePipe):
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
+        examples = list(examples)  # validate_examples would exhaust a generator
         validate_examples(examples, "RNNLM.update")
         self._require_initialized()
-        examples = list(examples)
         windows = self._training_windows(eg.predicted for eg in examples)
         n_total = sum(len(w) - 1 for w in windows)
         if n_total == 0:
