@@ -24,6 +24,12 @@ BITS_PER_CHAR = "lm_bits_per_char"
 N_COUNTED = "lm_n_counted"
 
 
+def sentence_spans(doc: Doc) -> List[Span]:
+    """The doc's independently scored sequences: its sentences when it has sentence
+    boundaries, else the whole doc as one span."""
+    return list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+
+
 class SpanTotals:
     """Sums over the counted outcomes of a span: log-prob, unigram log-prob, count, characters."""
 

@@ -5,6 +5,8 @@ from typing import Iterable, List, Union
 
 from spacy.tokens import Doc
 
+from .extensions import sentence_spans
+
 # Surprisal (bits) at which a token gets the darkest shade.
 MAX_BITS = 16.0
 
@@ -37,9 +39,8 @@ def _token_html(token) -> str:
 
 def render_doc(doc: Doc) -> str:
     """The HTML fragment of one scored doc."""
-    sents = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
     parts = []
-    for sent in sents:
+    for sent in sentence_spans(doc):
         plaus = sent._.lm_plausibility
         badge = "" if plaus is None else f'<span class="lm-plaus">{plaus:.4f}</span>'
         tokens = "".join(_token_html(t) + html.escape(t.whitespace_) for t in sent)

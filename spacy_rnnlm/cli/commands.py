@@ -2,13 +2,14 @@
 import json
 import sys
 from pathlib import Path
-from typing import IO, Dict, Iterable, Iterator, List, Optional
+from typing import IO, Dict, Iterator, List, Optional
 
 import srsly
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from tqdm import tqdm
 
 from ..evaluation import evaluate_texts
+from ..extensions import sentence_spans
 from .io import CLIError, load_pipeline, read_texts
 
 
@@ -23,7 +24,6 @@ def _score_fields(span) -> Dict[str, Optional[float]]:
 
 def doc_record(doc: Doc, line: Optional[int] = None) -> Dict:
     """The JSON record of a scored doc: doc scores, and per sentence its scores and tokens."""
-    sents: Iterable[Span] = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
     record: Dict = {"line": line, "text": doc.text, **_score_fields(doc), "bits_per_char": doc._.lm_bits_per_char}
     record["sentences"] = [
         {
@@ -35,7 +35,7 @@ def doc_record(doc: Doc, line: Optional[int] = None) -> Dict:
                 if not t.is_space
             ],
         }
-        for sent in sents
+        for sent in sentence_spans(doc)
         if len(sent)
     ]
     return record
@@ -133,8 +133,7 @@ def rank(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors
     errors = errors or ErrorLog()
     rows = []
     for doc, line in nlp.pipe(read_texts(input_path, errors), as_tuples=True, batch_size=batch_size):
-        sents = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
-        for sent in sents:
+        for sent in sentence_spans(doc):
             if sent._.lm_plausibility is not None:
                 rows.append({"line": line, "text": sent.text, **_score_fields(sent)})
     if not rows:

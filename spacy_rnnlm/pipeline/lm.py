@@ -14,14 +14,14 @@ import torch
 from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from thinc.api import Config, Model, Optimizer
 
 from .. import scoring
 from ..errors import Errors, Warnings
-from ..extensions import SCORES, install_extensions, span_totals
+from ..extensions import SCORES, install_extensions, sentence_spans, span_totals
 from ..generation import join_words, sample_continuations
 from ..models.architectures import torch_module
 from ..models.wrapper import LMBatch, LMOutput
@@ -140,8 +140,7 @@ class Unit:
 def sequence_units(doc: Doc) -> List[List[int]]:
     """Token indices of each independently scored sequence: the sentences if the doc has
     sentence boundaries, else the whole doc; whitespace tokens are left out."""
-    spans: Iterable[Span] = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
-    units = [[t.i for t in span if not t.is_space] for span in spans]
+    units = [[t.i for t in span if not t.is_space] for span in sentence_spans(doc)]
     return [unit for unit in units if unit]
 
 
