@@ -1,6 +1,5 @@
 """Corpus-level evaluation of a pipeline with an `rnnlm` component: perplexity, plausibility,
 bits per character, out-of-vocabulary rate and throughput."""
-import math
 import time
 from typing import Dict, Optional, Sequence
 
@@ -56,7 +55,7 @@ def evaluate_texts(
         "plausibility": scoring.plausibility(logprob, n),
         "slor": scoring.slor(logprob, unigram, n),
         "bits_per_char": scoring.bits_per_char(logprob, n_chars),
-        "cross_entropy_bits": None if n == 0 else -logprob / n / math.log(2),
+        "cross_entropy_bits": None if n == 0 else scoring.surprisal_bits(logprob / n),
         "oov_rate": None if n_words == 0 else n_oov / n_words,
         "docs": n_docs,
         "tokens": n_tokens,

@@ -67,9 +67,10 @@ class LMVocab:
     @classmethod
     def from_dict(cls, data: dict) -> "LMVocab":
         try:
-            return cls(list(data["words"]), [int(c) for c in data["counts"]])
+            words, counts = list(data["words"]), [int(c) for c in data["counts"]]
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(Errors.E007.format(err=err)) from err
+        return cls(words, counts)
 
     def to_bytes(self) -> bytes:
         return srsly.msgpack_dumps(self.to_dict())
