@@ -18,7 +18,7 @@ TRAIN_TEXTS = [
     "语言模型给句子一个概率。",
     "我们喜欢代码医生工作室。",
 ]
-TINY_MODEL = {"embed_width": 32, "hidden_width": 48, "depth": 2, "dropout": 0.0, "cutoffs": []}
+TINY_MODEL = {"embed_width": 32, "hidden_width": 48, "depth": 2, "dropout": 0.0, "cutoffs": [40, 120]}
 
 
 def blank_zh() -> Language:

@@ -23,6 +23,7 @@ class LMBatch:
     n_samples: int = 0
     temperature: float = 1.0
     seeds: Optional[List[int]] = None
+    compute_dtype: Optional[torch.dtype] = None  # matrix-product precision for inference (autocast)
 
 
 @dataclass
@@ -49,6 +50,7 @@ def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs
         "n_samples": X.n_samples,
         "temperature": X.temperature,
         "seeds": X.seeds,
+        "compute_dtype": None if is_train else X.compute_dtype,
     }
     args = (ids.to(shim.device), targets.to(shim.device))
     return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: X

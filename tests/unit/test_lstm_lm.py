@@ -1,7 +1,14 @@
 import pytest
 import torch
 
-from spacy_rnnlm.models.pytorch.lstm_lm import CHUNK_ROWS, LSTMLanguageModel
+import itertools
+import math
+
+from spacy_rnnlm.models.pytorch.adaptive_draws import draw_distinct_adaptive
+from spacy_rnnlm.models.pytorch.lstm_lm import ADAPTIVE_CHUNK_ROWS, CHUNK_ROWS, LSTMLanguageModel
+from spacy_rnnlm.sampling import make_generator
+
+from .test_sampling import plackett_luce
 
 V = 50
 
@@ -49,8 +56,9 @@ def test_lstm_lm_tie_weights_shares_embedding():
         LSTMLanguageModel(V, tie_weights=True, cutoffs=[10])
 
 
-def test_lstm_lm_draws_exclude_specials_and_target_and_are_seeded():
-    model = make()
+@pytest.mark.parametrize("cutoffs", [(), (10, 30)])
+def test_lstm_lm_draws_exclude_specials_and_target_and_are_seeded(cutoffs):
+    model = make(cutoffs)
     ids = torch.randint(4, V, (2, 6))
     targets = torch.randint(4, V, (2, 6))
     lp1, s1, slp1 = model(ids, targets, n_samples=5, seeds=[1, 2])
@@ -65,12 +73,52 @@ def test_lstm_lm_draws_exclude_specials_and_target_and_are_seeded():
         assert len(set(row.tolist())) == 5
     full = model.log_probs(model.hidden(ids)[0].reshape(-1, 16)).reshape(2, 6, V)
     assert torch.allclose(slp1, full.gather(2, s1), atol=1e-5)
+    # a sequence draws the same words alone as next to another one (its own generator)
+    _, alone, _ = model(ids[1:], targets[1:], n_samples=5, seeds=[2])
+    assert torch.equal(alone[0], s1[1])
 
 
-def test_lstm_lm_long_sequence_is_chunked():
+@pytest.mark.parametrize("target", [5, 20])  # observed word in the head / in a cluster
+def test_lstm_lm_adaptive_draws_are_sampling_without_replacement(target):
+    """Two-level draws through the adaptive softmax follow the full distribution exactly."""
     model = make((10, 30))
-    n = CHUNK_ROWS * 3 + 5
-    ids = torch.randint(4, V, (1, n))
-    out, drawn, _ = model(ids, ids.roll(-1, 1), n_samples=2, seeds=[0])
-    assert out.shape == (1, n) and drawn.shape == (1, n, 2)
+    with torch.no_grad():  # give the clusters real mass, so both levels are exercised
+        model.adaptive.head.weight[10:] *= 0.0
+        model.adaptive.head.weight[:10] *= 0.0
+        model.adaptive.head.weight[:, 0] = torch.linspace(-1, 2, 12)
+    h = torch.ones(1, 16).expand(20000, -1)
+    targets = torch.full((20000,), target)
+    full = model.log_probs(h[:1])[0].exp()
+    lps = model.target_logprobs(h, targets)
+    gen = make_generator(5, torch.device("cpu"))
+    ids, drawn_lps = draw_distinct_adaptive(model.adaptive, h, targets, lps, 2, [(0, 20000, gen)], range(4))
+    assert torch.allclose(drawn_lps, full.log()[ids], atol=1e-5)
+    assert torch.all(ids >= 4) and not torch.any(ids == target) and torch.all(ids[:, 0] != ids[:, 1])
+    p = full.clone()
+    p[:4] = 0.0
+    p[target] = 0.0
+    p = (p / p.sum()).tolist()
+    firsts = torch.bincount(ids[:, 0], minlength=V).tolist()
+    for word in range(V):
+        assert firsts[word] / 20000 == pytest.approx(p[word], abs=4 * math.sqrt(p[word] / 20000) + 1e-3)
+    counts = {}
+    for a, b in ids.tolist():
+        counts[(a, b)] = counts.get((a, b), 0) + 1
+    top = sorted(range(V), key=lambda w: -p[w])[:6]
+    for pair in itertools.permutations(top, 2):
+        expected = plackett_luce(p, pair)
+        assert counts.get(pair, 0) / 20000 == pytest.approx(expected, abs=4 * math.sqrt(expected / 20000) + 1e-3)
+
+
+@pytest.mark.parametrize("cutoffs,temperature,chunk", [((10, 30), 1.0, ADAPTIVE_CHUNK_ROWS), ((10, 30), 0.7, CHUNK_ROWS), ((), 1.0, CHUNK_ROWS)])
+def test_lstm_lm_long_sequence_is_chunked(cutoffs, temperature, chunk):
+    model = make(cutoffs)
+    n = chunk * 2 + 5
+    ids = torch.randint(4, V, (2, n))
+    ids[1, 7:] = 0  # a short sequence next to the long one
+    targets = ids.roll(-1, 1)
+    out, drawn, _ = model(ids, targets, n_samples=2, temperature=temperature, seeds=[0, 1])
+    assert out.shape == (2, n) and drawn.shape == (2, n, 2)
     assert torch.isfinite(out).all()
+    valid = targets != 0
+    assert torch.all(drawn[valid] >= 4) and torch.all(drawn[~valid] == 0)

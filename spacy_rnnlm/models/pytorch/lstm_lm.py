@@ -6,17 +6,20 @@ clusters behind smaller projections, which removes most of the cost of a 30k-wor
 give the exact log-probability of an observed word cheaply; the full distribution over the
 vocabulary is only computed where it is asked for (drawing alternatives, generation).
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ...sampling import draw_distinct, make_generator
+from .adaptive_draws import Segment, draw_distinct_adaptive
 
 State = Tuple[torch.Tensor, torch.Tensor]
 # Rows of the (rows, vocab) full distribution computed at once: bounds memory on long sequences.
 CHUNK_ROWS = 256
+# Rows drawn from at once through the adaptive softmax's levels (head rows are ~2k wide).
+ADAPTIVE_CHUNK_ROWS = 1024
 # Rows whose observed-word log-probs are computed at once (the cheap path needs no full vocab row
 # for the adaptive softmax, so bigger chunks only save call overhead).
 TARGET_CHUNK_ROWS = 4096
@@ -80,17 +83,37 @@ class LSTMLanguageModel(nn.Module):
         return h, state
 
     def target_logprobs(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Features (n, width) and target ids (n,) → log P(target) (n,), without the full softmax."""
-        if self.adaptive is not None:
-            return self.adaptive(h, targets).output
-        logits = self.decoder(h)  # (n, vocab)
-        return logits.gather(1, targets.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=1)
+        """Features (n, width) and target ids (n,) → log P(target) (n,), without the full softmax.
+
+        Softmaxes run in float32 whatever the precision of the matrix products (autocast), so a
+        likely word keeps a log-prob below 0 and a rare one does not underflow.
+        """
+        if self.adaptive is None:
+            logits = self.decoder(h).float()  # (n, vocab)
+            return logits.gather(1, targets.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=1)
+        a = self.adaptive
+        head_lp = F.log_softmax(a.head(h).float(), dim=1)  # (n, shortlist + clusters)
+        cluster = torch.bucketize(targets, torch.tensor(a.cutoffs[:-1], device=targets.device), right=True)
+        head_entry = torch.where(cluster == 0, targets, a.shortlist_size + cluster - 1)
+        out = head_lp.gather(1, head_entry.unsqueeze(1)).squeeze(1)
+        for c in range(a.n_clusters):
+            rows = (cluster == c + 1).nonzero(as_tuple=True)[0]
+            if rows.numel():
+                tail_lp = F.log_softmax(a.tail[c](h[rows]).float(), dim=1)
+                inner = (targets[rows] - a.cutoffs[c]).unsqueeze(1)
+                out = out.index_add(0, rows, tail_lp.gather(1, inner).squeeze(1))
+        return out
 
     def log_probs(self, h: torch.Tensor) -> torch.Tensor:
-        """Features (n, width) → log-probabilities over the whole vocabulary (n, vocab)."""
-        if self.adaptive is not None:
-            return self.adaptive.log_prob(h)
-        return F.log_softmax(self.decoder(h), dim=-1)
+        """Features (n, width) → float32 log-probabilities over the whole vocabulary (n, vocab)."""
+        if self.adaptive is None:
+            return F.log_softmax(self.decoder(h).float(), dim=-1)
+        a = self.adaptive
+        head_lp = F.log_softmax(a.head(h).float(), dim=1)
+        parts = [head_lp[:, : a.shortlist_size]]
+        for c in range(a.n_clusters):
+            parts.append(F.log_softmax(a.tail[c](h).float(), dim=1) + head_lp[:, a.shortlist_size + c].unsqueeze(1))
+        return torch.cat(parts, dim=1)
 
     def forward(
         self,
@@ -99,48 +122,94 @@ class LSTMLanguageModel(nn.Module):
         n_samples: int = 0,
         temperature: float = 1.0,
         seeds: Optional[Sequence[int]] = None,
+        compute_dtype: Optional[torch.dtype] = None,
     ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """ids, targets (batch, seq_len) → log P(targets) (batch, seq_len), 0.0 where target is padding.
 
         With `n_samples` > 0, also draws that many distinct alternative words per position from
         the model's distribution (never a special nor the observed word), each row with its own
         generator seeded by `seeds[row]`: ids and log-probs of shape (batch, seq_len, n_samples).
+        `compute_dtype` (e.g. torch.bfloat16) runs the matrix products in that precision under
+        autocast (inference); outputs are float32 either way.
         """
-        h, _ = self.hidden(ids)
-        mask = targets != self.pad_id
-        out = h.new_zeros(targets.shape)
-        if bool(mask.any()):
+        with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
+            h, _ = self.hidden(ids)
+            mask = targets != self.pad_id
+            out = torch.zeros(targets.shape, dtype=torch.float32, device=ids.device)
             h_obs, t_obs = h[mask], targets[mask]
-            out[mask] = torch.cat(
-                [
-                    self.target_logprobs(h_obs[i : i + TARGET_CHUNK_ROWS], t_obs[i : i + TARGET_CHUNK_ROWS])
-                    for i in range(0, t_obs.shape[0], TARGET_CHUNK_ROWS)
-                ]
-            )
-        if n_samples <= 0:
-            return out
-        sample_ids = targets.new_zeros((*targets.shape, n_samples))
-        sample_lps = h.new_zeros((*targets.shape, n_samples))
-        for row in range(ids.shape[0]):
-            gen = make_generator(seeds[row] if seeds is not None else 0, h.device)
-            n_pos = int(mask[row].sum())
-            for start in range(0, n_pos, CHUNK_ROWS):
-                end = min(start + CHUNK_ROWS, n_pos)
-                lps = self.log_probs(h[row, start:end])  # (chunk, vocab)
-                drawn, drawn_lps = draw_distinct(
-                    lps,
-                    n_samples,
+            if t_obs.numel():
+                out[mask] = torch.cat(
+                    [
+                        self.target_logprobs(h_obs[i : i + TARGET_CHUNK_ROWS], t_obs[i : i + TARGET_CHUNK_ROWS]).float()
+                        for i in range(0, t_obs.shape[0], TARGET_CHUNK_ROWS)
+                    ]
+                )
+            if n_samples <= 0:
+                return out
+            gens = [make_generator(seeds[row] if seeds is not None else 0, ids.device) for row in range(ids.shape[0])]
+            drawn, drawn_lps = self._draw(h_obs, t_obs, out[mask], mask.sum(1).tolist(), gens, n_samples, temperature)
+        sample_ids = targets.new_zeros((*targets.shape, drawn.shape[1]))
+        sample_lps = out.new_zeros((*targets.shape, drawn.shape[1]))
+        sample_ids[mask], sample_lps[mask] = drawn, drawn_lps.float()
+        return out, sample_ids, sample_lps
+
+    def _draw(
+        self,
+        h: torch.Tensor,
+        targets: torch.Tensor,
+        target_lps: torch.Tensor,
+        lengths: List[int],
+        gens: List[torch.Generator],
+        n: int,
+        temperature: float,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Alternatives for the observed rows `h` (rows, width), the rows of sequence k being the
+        k-th `lengths[k]` rows: the rows go in chunks across sequences (big matrix products),
+        each sequence's draws use only its own generator."""
+        n = min(n, self.n_vocab - self.n_special - 1)
+        hierarchical = self.adaptive is not None and temperature == 1.0 and self.adaptive.shortlist_size >= self.n_special
+        ids = targets.new_zeros((h.shape[0], max(n, 0)))
+        lps = torch.zeros((h.shape[0], max(n, 0)), device=h.device)
+        if n <= 0:
+            return ids, lps
+        for lo, hi, pieces in _row_chunks(lengths, gens, ADAPTIVE_CHUNK_ROWS if hierarchical else CHUNK_ROWS):
+            if hierarchical:
+                ids[lo:hi], lps[lo:hi] = draw_distinct_adaptive(
+                    self.adaptive, h[lo:hi], targets[lo:hi], target_lps[lo:hi], n, pieces, range(self.n_special)
+                )
+                continue
+            full = self.log_probs(h[lo:hi]).float()  # (chunk, vocab)
+            for start, end, gen in pieces:
+                ids[lo + start : lo + end], lps[lo + start : lo + end] = draw_distinct(
+                    full[start:end],
+                    n,
                     exclude=range(self.n_special),
-                    exclude_targets=targets[row, start:end],
+                    exclude_targets=targets[lo + start : lo + end],
                     temperature=temperature,
                     generator=gen,
                 )
-                sample_ids[row, start:end, : drawn.shape[1]] = drawn
-                sample_lps[row, start:end, : drawn.shape[1]] = drawn_lps.to(h.dtype)
-        return out, sample_ids, sample_lps
+        return ids, lps
 
     def extra_repr(self) -> str:
         return f"n_vocab={self.n_vocab}, pad_id={self.pad_id}"
+
+
+def _row_chunks(
+    lengths: List[int], gens: List[torch.Generator], max_rows: int
+) -> Iterator[Tuple[int, int, List[Segment]]]:
+    """Consecutive rows [lo, hi) of at most `max_rows` (whole sequences where they fit, a long
+    sequence in pieces), with each sequence's row range inside the chunk and its generator."""
+    lo, pieces, offset = 0, [], 0
+    for length, gen in zip(lengths, gens):
+        for start in range(offset, offset + length, max_rows):
+            end = min(start + max_rows, offset + length)
+            if pieces and end - lo > max_rows:
+                yield lo, start, pieces
+                lo, pieces = start, []
+            pieces.append((start - lo, end - lo, gen))
+        offset += length
+    if pieces:
+        yield lo, offset, pieces
 
 
 def count_parameters(module: nn.Module) -> int:
