@@ -2,9 +2,13 @@
 
 spaCy's console table multiplies every score by 100 (it expects F-scores in [0, 1]); a perplexity
 of 219 would read 21900.00. This logger wraps `spacy.ConsoleLogger.v2` and undoes that scaling
-for the perplexity column only, so the table means what it says.
+for the perplexity column only, so the table means what it says. With `curve_path`, it also
+appends one JSON line per evaluation (step, seconds since the start, words seen, scores): the
+learning curve against wall-clock time that the benchmarks report.
 """
+import json
 import sys
+from pathlib import Path
 from typing import IO, Any, Callable, Dict, Optional, Tuple, Union
 
 from spacy.language import Language
@@ -15,17 +19,41 @@ UNSCALED = ("lm_perplexity",)
 
 @registry.loggers("spacy-rnnlm.ConsoleLogger.v1")
 def console_logger(
-    progress_bar: bool = False, console_output: bool = True, output_file: Optional[Union[str, Any]] = None
+    progress_bar: bool = False,
+    console_output: bool = True,
+    output_file: Optional[Union[str, Any]] = None,
+    curve_path: Optional[str] = None,
 ) -> Callable:
+    """spaCy's console logger with `lm_perplexity` unscaled.
+
+    curve_path (Optional[str]): A JSONL file (overwritten when training starts) that gets one
+        line per evaluation: {"step", "seconds", "words", "score", "lm_perplexity", "loss"}.
+    """
     base = registry.get("loggers", "spacy.ConsoleLogger.v2")(
         progress_bar=progress_bar, console_output=console_output, output_file=output_file
     )
 
     def setup_printer(nlp: Language, stdout: IO = sys.stdout, stderr: IO = sys.stderr) -> Tuple[Callable, Callable]:
         log_step, finalize = base(nlp, stdout, stderr)
+        curve = None
+        if curve_path is not None:
+            Path(curve_path).parent.mkdir(parents=True, exist_ok=True)
+            curve = open(curve_path, "w", encoding="utf8")
 
         def log_unscaled(info: Optional[Dict[str, Any]]) -> None:
             if info is not None:
+                if curve is not None and info.get("score") is not None:
+                    other = info.get("other_scores") or {}
+                    row = {
+                        "step": info["step"],
+                        "seconds": info.get("seconds"),
+                        "words": info.get("words"),
+                        "score": info["score"],
+                        "lm_perplexity": other.get("lm_perplexity"),
+                        "loss": sum((info.get("losses") or {}).values()),
+                    }
+                    curve.write(json.dumps(row) + "\n")
+                    curve.flush()
                 scores = dict(info.get("other_scores", {}))
                 for name in UNSCALED:
                     if isinstance(scores.get(name), (int, float)):
@@ -33,6 +61,11 @@ def console_logger(
                 info = dict(info, other_scores=scores)
             log_step(info)
 
-        return log_unscaled, finalize
+        def finish() -> None:
+            if curve is not None:
+                curve.close()
+            finalize()
+
+        return log_unscaled, finish
 
     return setup_printer

@@ -19,7 +19,7 @@ State = Tuple[torch.Tensor, torch.Tensor]
 # Rows of the (rows, vocab) full distribution computed at once: bounds memory on long sequences.
 CHUNK_ROWS = 256
 # Rows drawn from at once through the adaptive softmax's levels (head rows are ~2k wide).
-ADAPTIVE_CHUNK_ROWS = 1024
+ADAPTIVE_CHUNK_ROWS = 256
 # Rows whose observed-word log-probs are computed at once (the cheap path needs no full vocab row
 # for the adaptive softmax, so bigger chunks only save call overhead).
 TARGET_CHUNK_ROWS = 4096

@@ -1,0 +1,335 @@
+"""The benchmark suite: speed and quality of a trained pipeline on this machine, as a table and JSON.
+
+    python benchmarks/run.py training/rnnlm/model-best --output metrics/benchmark.json
+
+(or `python -m spacy project run benchmark`, which trains the default model first if needed).
+Sections, each timed in this run so ratios hold on a noisy machine:
+- machine: CPU, cores, versions, and the matrix-multiply GFLOP/s this process reaches (fp32, bf16);
+- scoring: `nlp.pipe` on the test texts with alternatives off and with 5, next to the tokenizer
+  alone on the same texts; tokens/s, chars/s, and the model's achieved GFLOP/s;
+- training: `spacy train`'s own loop (`train_while_improving`) against a plain PyTorch loop that
+  trains the same `nn.Module` on the same batches, already as tensors: tokens/s and the overhead;
+- quality: test perplexity and bits per character, and the dev-perplexity curve of the training
+  run against wall-clock minutes (from the logger's `curve.jsonl` beside the model);
+- resources: peak RSS of a fresh process scoring the test texts, model size, cold load time.
+Not part of the test run: figures, not assertions.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import spacy
+import srsly
+import thinc
+import torch
+
+from spacy_rnnlm.evaluation import evaluate_texts, find_rnnlm
+from spacy_rnnlm.models.architectures import torch_module
+from spacy_rnnlm.models.pytorch.lstm_lm import LSTMLanguageModel
+from spacy_rnnlm.pipeline.lm import _batches_by_padded_size
+
+KENLM_TEST_PERPLEXITY = 219.0  # 5-gram KenLM on the train split, same vocabulary (issue 5)
+PYTORCH_EXAMPLES_TOKENS_PER_SECOND = 1300.0  # pytorch/examples word_language_model, 2 cores (issue 5)
+
+
+def machine() -> Dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "memory_gib": round(mem, 1) if mem else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "spacy": spacy.__version__,
+        "thinc": thinc.__version__,
+        "gflops_matmul_fp32": matmul_gflops(torch.float32),
+        "gflops_matmul_bf16": matmul_gflops(torch.bfloat16),
+    }
+
+
+def matmul_gflops(dtype: torch.dtype, n: int = 1024, seconds: float = 2.0) -> float:
+    """Best GFLOP/s of an n×n by n×n product in this process: the hardware's practical limit."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    torch.mm(a, b)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        for _ in range(5):
+            torch.mm(a, b)
+        best = max(best, 5 * 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return round(best, 1)
+
+
+def model_flops_per_token(module: LSTMLanguageModel, cluster_shares: List[float]) -> float:
+    """Multiply-adds ×2 per scored token (forward): LSTM layers, projection, and the output
+    layer's head plus each cluster weighted by the share of tokens that fall in it."""
+    flops = 0.0
+    for layer in range(module.lstm.num_layers):
+        inp = module.lstm.input_size if layer == 0 else module.lstm.hidden_size
+        flops += 2 * 4 * module.lstm.hidden_size * (inp + module.lstm.hidden_size)
+    if module.proj is not None:
+        flops += 2 * module.proj.in_features * module.proj.out_features
+    if module.adaptive is not None:
+        a = module.adaptive
+        flops += 2 * a.in_features * a.head_size
+        for share, tail in zip(cluster_shares, a.tail):
+            flops += share * sum(2 * lin.in_features * lin.out_features for lin in tail)
+    else:
+        flops += 2 * module.decoder.in_features * module.decoder.out_features
+    return flops
+
+
+def cluster_shares(nlp, texts: List[str]) -> List[float]:
+    lm = find_rnnlm(nlp)
+    module = torch_module(lm.model)
+    if module.adaptive is None:
+        return []
+    cutoffs = module.adaptive.cutoffs
+    counts, total = [0] * (len(cutoffs) - 1), 0
+    for doc in nlp.tokenizer.pipe(texts[:2000]):
+        for t in doc:
+            if not t.is_space:
+                i = lm.lm_vocab.encode([t.text])[0]
+                total += 1
+                for c in range(len(counts)):
+                    counts[c] += cutoffs[c] <= i < cutoffs[c + 1]
+    return [c / max(total, 1) for c in counts]
+
+
+def bench_scoring(nlp, texts: List[str], flops_per_token: float) -> Dict[str, Any]:
+    lm = find_rnnlm(nlp)
+    n_chars = sum(len(t) for t in texts)
+    list(nlp.pipe(texts[:200]))  # warm-up
+    out: Dict[str, Any] = {"texts": len(texts), "chars": n_chars}
+    start = time.perf_counter()
+    n_tokens = sum(len(doc) for doc in nlp.tokenizer.pipe(texts))
+    seconds = time.perf_counter() - start
+    out["tokens"] = n_tokens
+    out["tokenizer"] = {"tokens_per_second": n_tokens / seconds, "chars_per_second": n_chars / seconds}
+    for n_alt in (0, 5):
+        lm.n_alternatives = n_alt
+        start = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=256):
+            pass
+        seconds = time.perf_counter() - start
+        out[f"alternatives_{n_alt}"] = {
+            "tokens_per_second": n_tokens / seconds,
+            "chars_per_second": n_chars / seconds,
+            "model_gflops": flops_per_token * n_tokens / seconds / 1e9,
+        }
+    return out
+
+
+def bench_training(model_path: str, config_path: str, train_path: str, steps: int, warmup: int) -> Dict[str, Any]:
+    """The same batches through spaCy's loop and through a plain torch loop."""
+    from spacy.training.loop import create_train_batches, train_while_improving
+    from spacy.util import load_config, registry, resolve_dot_names
+
+    config = load_config(config_path, overrides={"paths.train": train_path, "paths.dev": train_path}, interpolate=True)
+    nlp = spacy.load(model_path)  # trained weights and vocabulary: the cost of a step is the same
+    T = registry.resolve(config["training"])
+    (train_corpus,) = resolve_dot_names(config, [T["train_corpus"]])
+    optimizer = T["optimizer"]
+    lm = find_rnnlm(nlp)
+    batches: List[Any] = []
+
+    def recorded():
+        for epoch, batch in create_train_batches(nlp, train_corpus, T["batcher"], T["max_epochs"]):
+            batches.append(batch)
+            yield epoch, batch
+
+    loop = train_while_improving(
+        nlp,
+        optimizer,
+        recorded(),
+        evaluate=lambda: (0.0, {}),
+        dropout=T["dropout"],
+        accumulate_gradient=1,
+        patience=0,
+        max_steps=warmup + steps,
+        eval_frequency=10**9,
+        exclude=[],
+        annotating_components=T["annotating_components"],
+        before_update=None,
+    )
+    start, words = None, 0
+    for i, (batch, info, _) in enumerate(loop):
+        if i == warmup - 1:
+            start = time.perf_counter()
+        elif i >= warmup:
+            words += sum(len(eg) for eg in batch)
+    spacy_seconds = time.perf_counter() - start
+    timed = batches[warmup : warmup + steps]
+
+    # The plain loop: the component's own training windows, padded in advance; the same
+    # length-sorted sub-batches, loss, global-norm clipping and Adam step, in torch only.
+    sentencizer = [proc for name, proc in nlp.pipeline if name in T["annotating_components"]]
+    tensors = []
+    for batch in timed:
+        docs = []
+        for eg in batch:
+            doc = eg.predicted
+            for proc in sentencizer:
+                doc = proc(doc)
+            docs.append(doc)
+        windows = lm._training_windows(docs)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        groups = []
+        for group in _batches_by_padded_size(order, [len(w) for w in windows], lm.batch_tokens):
+            width = max(len(windows[i]) for i in group) - 1
+            ids = torch.zeros((len(group), width), dtype=torch.long)
+            tgt = torch.zeros((len(group), width), dtype=torch.long)
+            for row, i in enumerate(group):
+                w = torch.as_tensor(windows[i])
+                ids[row, : len(w) - 1], tgt[row, : len(w) - 1] = w[:-1], w[1:]
+            groups.append((ids, tgt))
+        tensors.append((groups, sum(len(w) - 1 for w in windows)))
+    module = torch_module(lm.model)
+    settings = {k: v for k, v in lm.model.attrs["settings"].items()}
+    plain = LSTMLanguageModel(module.n_vocab, pad_id=module.pad_id, n_special=module.n_special, **settings)
+    plain.load_state_dict(module.state_dict())
+    plain.train()
+    opt = torch.optim.Adam(plain.parameters(), lr=1e-4)
+    start = time.perf_counter()
+    for groups, n_total in tensors:
+        for ids, tgt in groups:
+            loss = -plain(ids, tgt).sum() / n_total
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(plain.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    plain_seconds = time.perf_counter() - start
+    return {
+        "steps": steps,
+        "tokens": words,
+        "spacy_loop_tokens_per_second": words / spacy_seconds,
+        "plain_torch_tokens_per_second": words / plain_seconds,
+        "overhead": spacy_seconds / plain_seconds - 1.0,
+        "vs_pytorch_examples": words / spacy_seconds / PYTORCH_EXAMPLES_TOKENS_PER_SECOND,
+    }
+
+
+def bench_resources(model_path: str, texts_path: str) -> Dict[str, Any]:
+    """A fresh process: cold load time, then peak RSS while scoring the test texts (5 alternatives)."""
+    code = (
+        "import json,resource,sys,time\n"
+        "t=time.perf_counter()\nimport spacy\nnlp=spacy.load(sys.argv[1])\nload=time.perf_counter()-t\n"
+        "texts=[json.loads(l)['text'] for l in open(sys.argv[2],encoding='utf8')]\n"
+        "for _ in nlp.pipe(texts,batch_size=256): pass\n"
+        "print(json.dumps({'load_seconds':load,'peak_rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, model_path, texts_path], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    size = sum(f.stat().st_size for f in Path(model_path).rglob("*") if f.is_file())
+    result["model_dir_mb"] = size / 2**20
+    wheels = sorted(Path("packages").glob("*/dist/*.whl")) if Path("packages").exists() else []
+    wheels = [w for w in wheels if "smoke" not in w.name]
+    if wheels:
+        result["package"] = wheels[-1].name
+        result["package_mb"] = wheels[-1].stat().st_size / 2**20
+    return result
+
+
+def learning_curve(model_path: str) -> Optional[List[Dict[str, Any]]]:
+    path = Path(model_path).parent / "curve.jsonl"
+    if not path.exists():
+        return None
+    return [
+        {"minutes": row["seconds"] / 60, "step": row["step"], "dev_perplexity": row["lm_perplexity"]}
+        for row in srsly.read_jsonl(path)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", help="trained pipeline directory (e.g. training/rnnlm/model-best)")
+    parser.add_argument("--test", default="corpus/test.jsonl")
+    parser.add_argument("--train", default="corpus/train.jsonl")
+    parser.add_argument("--config", default="configs/rnnlm.cfg")
+    parser.add_argument("--train-steps", type=int, default=40)
+    parser.add_argument("--output", default="metrics/benchmark.json")
+    args = parser.parse_args()
+
+    texts = [row["text"] for row in srsly.read_jsonl(args.test)]
+    result: Dict[str, Any] = {"model": args.model, "machine": machine()}
+    nlp = spacy.load(args.model)
+    module = torch_module(find_rnnlm(nlp).model)
+    shares = cluster_shares(nlp, texts)
+    flops = model_flops_per_token(module, shares)
+    result["model_flops_per_token"] = flops
+    result["scoring"] = bench_scoring(nlp, texts, flops)
+    find_rnnlm(nlp).n_alternatives = 0
+    quality = evaluate_texts(nlp, texts, baseline=False)
+    result["quality"] = {
+        "test_perplexity": quality["perplexity"],
+        "test_bits_per_char": quality["bits_per_char"],
+        "vs_kenlm": quality["perplexity"] / KENLM_TEST_PERPLEXITY,
+        "dev_curve": learning_curve(args.model),
+    }
+    del nlp
+    result["training"] = bench_training(args.model, args.config, args.train, args.train_steps, warmup=3)
+    result["training"]["model_gflops_plain"] = 3 * flops * result["training"]["plain_torch_tokens_per_second"] / 1e9
+    result["training"]["model_gflops_spacy"] = 3 * flops * result["training"]["spacy_loop_tokens_per_second"] / 1e9
+    result["resources"] = bench_resources(args.model, args.test)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(args.output, result)
+    print(table(result))
+    print(f"\nwritten: {args.output}")
+
+
+def table(r: Dict[str, Any]) -> str:
+    m, s, t, q, res = r["machine"], r["scoring"], r["training"], r["quality"], r["resources"]
+    rows = [
+        ("machine", f"{m['cpu']}, {m['cores_usable']} cores, torch {m['torch']} ({m['torch_threads']} threads, {m['cpu_capability']})"),
+        ("matmul GFLOP/s fp32 / bf16", f"{m['gflops_matmul_fp32']:.0f} / {m['gflops_matmul_bf16']:.0f}"),
+        ("tokenizer only", f"{s['tokenizer']['tokens_per_second']:,.0f} tok/s, {s['tokenizer']['chars_per_second']:,.0f} chars/s"),
+    ]
+    for n in (0, 5):
+        a = s[f"alternatives_{n}"]
+        rows.append(
+            (
+                f"scoring, {n} alternatives",
+                f"{a['tokens_per_second']:,.0f} tok/s, {a['chars_per_second']:,.0f} chars/s, model {a['model_gflops']:.1f} GFLOP/s",
+            )
+        )
+    rows += [
+        ("training, spaCy loop", f"{t['spacy_loop_tokens_per_second']:,.0f} tok/s ({t['vs_pytorch_examples']:.1f}x pytorch/examples), {t['model_gflops_spacy']:.1f} GFLOP/s"),
+        ("training, plain torch loop", f"{t['plain_torch_tokens_per_second']:,.0f} tok/s, {t['model_gflops_plain']:.1f} GFLOP/s"),
+        ("thinc/spaCy overhead", f"{100 * t['overhead']:.1f}%"),
+        ("test perplexity", f"{q['test_perplexity']:.2f} ({q['vs_kenlm']:.2f} x KenLM's {KENLM_TEST_PERPLEXITY:.0f})"),
+        ("test bits per char", f"{q['test_bits_per_char']:.3f}"),
+    ]
+    if q["dev_curve"]:
+        rows.append(("dev perplexity by minute", ", ".join(f"{p['minutes']:.1f}: {p['dev_perplexity']:.0f}" for p in q["dev_curve"] if p["step"])))
+    rows += [
+        ("peak RSS scoring", f"{res['peak_rss_mb']:.0f} MB"),
+        ("cold load", f"{res['load_seconds']:.2f} s"),
+        ("model on disk", f"{res['model_dir_mb']:.1f} MB" + (f", package {res['package_mb']:.1f} MB" if "package_mb" in res else "")),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+if __name__ == "__main__":
+    main()
