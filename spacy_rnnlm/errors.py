@@ -24,8 +24,13 @@ class Errors(metaclass=ErrorsWithCodes):
         "The 'rnnlm' component '{name}' has no tokenizer to segment the prompt (it was unpickled "
         "or created outside a pipeline): use nlp.get_pipe('{name}').generate() on a loaded pipeline."
     )
+    E010 = "The spelling-model data is corrupted or of an unknown format ({err})."
     E008 = "The pipeline has no 'rnnlm' component (pipes: {pipes})."
 
 
 class Warnings(metaclass=ErrorsWithCodes):
     W001 = "Vocabulary built with only {n} words from the training texts; scores will be poor."
+    W002 = (
+        "This 'rnnlm' model has no spelling model (saved by an older version): unknown words get "
+        "the closed-vocabulary probability of <unk>. Retrain to score them by their spelling."
+    )

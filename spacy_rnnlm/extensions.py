@@ -4,8 +4,11 @@ The component writes one plain-Python record per doc, `Doc._.lm_scores`; every o
 is a getter over it, so any span (a sentence, a phrase, the whole doc) is scored on demand and
 the record survives `DocBin`/pickle round trips. Record layout (per token index `i`):
 `logprob[i]` natural-log P(token | left context) or None (whitespace, or not scored);
-`unigram[i]` its unigram log-probability (for SLOR); `alternatives[i]` list of `[text, prob]`;
-`ends` rows `[i, logprob, unigram]`: the end-of-sentence event after counted token `i`.
+`unigram[i]` its unigram log-probability (for SLOR); `spelling[i]` for an unknown word, the
+log P_spell(word) part of both (the rest is `<unk>`'s); `alternatives[i]` list of `[text, prob]`;
+`ends` rows `[i, logprob, unigram]`: the end-of-sentence event after counted token `i`;
+with odd-word detection on, `odd[i]` `[gain, replacement]` for rescored words (the best
+replacement and how many nats it adds to the sentence's log-prob) and `odd_threshold`.
 """
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -22,6 +25,9 @@ PLAUSIBILITY = "lm_plausibility"
 SLOR = "lm_slor"
 BITS_PER_CHAR = "lm_bits_per_char"
 N_COUNTED = "lm_n_counted"
+IS_ODD = "lm_is_odd"
+SUGGESTION = "lm_suggestion"
+ODD_TOKENS = "lm_odd_tokens"
 
 
 def sentence_spans(doc: Doc) -> List[Span]:
@@ -31,12 +37,14 @@ def sentence_spans(doc: Doc) -> List[Span]:
 
 
 class SpanTotals:
-    """Sums over the counted outcomes of a span: log-prob, unigram log-prob, count, characters."""
+    """Sums over the counted outcomes of a span: log-prob, unigram log-prob, count, characters,
+    and the spelling part of the log-prob (its unknown words' log P_spell)."""
 
-    __slots__ = ("logprob", "unigram", "n", "n_chars")
+    __slots__ = ("logprob", "unigram", "n", "n_chars", "spelling", "n_unknown")
 
-    def __init__(self, logprob: float = 0.0, unigram: float = 0.0, n: int = 0, n_chars: int = 0):
-        self.logprob, self.unigram, self.n, self.n_chars = logprob, unigram, n, n_chars
+    def __init__(self) -> None:
+        self.logprob, self.unigram, self.spelling = 0.0, 0.0, 0.0
+        self.n, self.n_chars, self.n_unknown = 0, 0, 0
 
 
 def span_totals(span: Span) -> Optional[SpanTotals]:
@@ -46,6 +54,7 @@ def span_totals(span: Span) -> Optional[SpanTotals]:
         return None
     totals = SpanTotals()
     logprobs, unigrams = record["logprob"], record["unigram"]
+    spelling = record.get("spelling") or [None] * len(logprobs)
     for token in span:
         lp = logprobs[token.i]
         if lp is not None:
@@ -53,6 +62,9 @@ def span_totals(span: Span) -> Optional[SpanTotals]:
             totals.unigram += unigrams[token.i]
             totals.n += 1
             totals.n_chars += len(token.text)
+            if spelling[token.i] is not None:
+                totals.spelling += spelling[token.i]
+                totals.n_unknown += 1
     for i, lp, unigram in record["ends"]:
         if span.start <= i < span.end:
             totals.logprob += lp
@@ -98,7 +110,37 @@ def token_alternatives(token: Token) -> Optional[List[Tuple[str, float]]]:
     return None if alts is None else [(text, prob) for text, prob in alts]
 
 
-TOKEN_GETTERS = {LOGPROB: token_logprob, SURPRISAL: token_surprisal, ALTERNATIVES: token_alternatives}
+def token_is_odd(token: Token) -> Optional[bool]:
+    """Whether a replacement makes the sentence more probable by more than the threshold;
+    None when the doc was not scored with odd-word detection."""
+    record = token.doc._.get(SCORES)
+    if record is None or "odd" not in record:
+        return None
+    odd = record["odd"][token.i]
+    return odd is not None and odd[0] > record["odd_threshold"]
+
+
+def token_suggestion(token: Token) -> Optional[str]:
+    """The replacement of an odd token, else None."""
+    return token.doc._.get(SCORES)["odd"][token.i][1] if token_is_odd(token) else None
+
+
+def odd_tokens(span: Span) -> Optional[List[Token]]:
+    record = span.doc._.get(SCORES)
+    if record is None or "odd" not in record:
+        return None
+    return [token for token in span if token_is_odd(token)]
+
+
+SPAN_GETTERS[ODD_TOKENS] = odd_tokens
+
+TOKEN_GETTERS = {
+    LOGPROB: token_logprob,
+    SURPRISAL: token_surprisal,
+    ALTERNATIVES: token_alternatives,
+    IS_ODD: token_is_odd,
+    SUGGESTION: token_suggestion,
+}
 
 
 def install_extensions() -> None:

@@ -2,7 +2,7 @@
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import srsly
 
@@ -29,11 +29,9 @@ class LMVocab:
             raise ValueError(Errors.E007.format(err="counts and words differ in length"))
         self._total = sum(self.counts)
 
-    @classmethod
-    def build(
-        cls, sequences: Iterable[Sequence[str]], *, min_freq: int = 2, max_size: Optional[int] = None
-    ) -> "LMVocab":
-        """Keep words seen at least `min_freq` times, at most `max_size` of them (most frequent)."""
+    @staticmethod
+    def count(sequences: Iterable[Sequence[str]]) -> Tuple[Counter, int]:
+        """Word frequencies (specials left out) and the number of sequences."""
         freqs: Counter = Counter()
         n_sequences = 0
         for seq in sequences:
@@ -41,6 +39,19 @@ class LMVocab:
             n_sequences += 1
         for special in SPECIALS:
             freqs.pop(special, None)
+        return freqs, n_sequences
+
+    @classmethod
+    def build(
+        cls, sequences: Iterable[Sequence[str]], *, min_freq: int = 2, max_size: Optional[int] = None
+    ) -> "LMVocab":
+        """Keep words seen at least `min_freq` times, at most `max_size` of them (most frequent)."""
+        return cls.from_counts(*cls.count(sequences), min_freq=min_freq, max_size=max_size)
+
+    @classmethod
+    def from_counts(
+        cls, freqs: Counter, n_sequences: int, *, min_freq: int = 2, max_size: Optional[int] = None
+    ) -> "LMVocab":
         kept = sorted((w for w, n in freqs.items() if n >= min_freq), key=lambda w: (-freqs[w], w))
         if max_size is not None and max_size >= 0:
             kept = kept[:max_size]

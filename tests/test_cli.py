@@ -79,6 +79,7 @@ def test_cli_evaluate_table_and_json(trained_path, texts_file, tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
     assert metrics["perplexity"] > 1 and 0 <= metrics["oov_rate"] <= 1 and metrics["tokens_per_second"] > 0
+    assert 1 < metrics["perplexity_closed_vocab"] <= metrics["perplexity"] and metrics["bits_per_char"] > 0
     assert "perplexity" in result.stdout
 
 
@@ -98,3 +99,33 @@ def test_cli_score_html(trained_path, texts_file, tmp_path):
     result = invoke("score", trained_path, texts_file, "-o", tmp_path / "o.jsonl", "--html", page)
     assert result.exit_code == 0, result.output
     assert page.read_text(encoding="utf8").count('class="lm-token"') >= 10
+
+
+def test_cli_typos_pair_accuracy_and_detection(trained_path, tmp_path):
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {"original": "我们今天去公园玩。", "corrupted": "我们今天去公圆玩。", "start": 6, "end": 7},
+        {"original": "我们今天去公园玩。天气很好。", "corrupted": "我们今天去公园玩。天气很号。", "start": 12, "end": 13},
+    ]
+    pairs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf8")
+    out = tmp_path / "typos.json"
+    result = invoke("typos", trained_path, pairs, "--output", out)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())
+    assert metrics["pairs"] == 2 and metrics["original_more_probable"] == 1.0
+    assert metrics["detection"]["recall"] == 1.0 and metrics["detection"]["suggestion_restores"] == 1.0
+    assert "detection.f1" in result.output
+    pairs.write_text('{"original": "x"}\n', encoding="utf8")
+    bad = invoke("typos", trained_path, pairs)
+    assert bad.exit_code == 1 and "error:" in bad.output
+
+
+def test_cli_score_detect_odd(trained_path, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("我们今天去公圆玩。\n", encoding="utf8")
+    out = tmp_path / "out.jsonl"
+    assert invoke("score", trained_path, path, "-o", out, "--detect-odd").exit_code == 0
+    tokens = json.loads(out.read_text())["sentences"][0]["tokens"]
+    assert [(t["text"], t["suggestion"]) for t in tokens if t["odd"]] == [("公圆", "公园")]
+    assert invoke("score", trained_path, path, "-o", out).exit_code == 0
+    assert all("odd" not in t for t in json.loads(out.read_text())["sentences"][0]["tokens"])

@@ -42,13 +42,14 @@ def score_cli(
     n_process: int = typer.Option(1, "--n-process", "-n"),
     alternatives: Optional[int] = typer.Option(None, "--alternatives", "-a", help="Alternatives per token (default: the model's setting)"),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML view of the scores"),
+    detect_odd: bool = typer.Option(False, "--detect-odd", help="Also flag odd words, with suggestions (slower)"),
 ):
     """Score documents: per document, sentence and token, as JSON lines."""
     errors = commands.ErrorLog()
     out = output.open("w", encoding="utf8") if output else sys.stdout
     try:
         _run(commands.score, model, input_path, out, batch_size=batch_size, n_process=n_process,
-             alternatives=alternatives, html=html, errors=errors)
+             alternatives=alternatives, html=html, detect_odd=detect_odd or None, errors=errors)
     finally:
         if output:
             out.close()
@@ -87,6 +88,23 @@ def evaluate_cli(
               header=("metric", "value"), divider=True)
     commands.write_json(metrics, output)
     _finish(errors)
+
+
+@app.command("typos")
+def typos_cli(
+    model: str = MODEL,
+    pairs: Path = typer.Argument(..., help="JSONL typo pairs from scripts/make_typos.py"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+):
+    """Typo pairs: how often the original beats its corrupted twin; odd-word detection P/R/F1."""
+    metrics = _run(commands.typos, model, pairs, batch_size=batch_size)
+    rows = [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in metrics.items() if not isinstance(v, (dict, list))]
+    for name in ("detection", "detection_best"):
+        if name in metrics:
+            rows += [(f"{name}.{k}", f"{v:.4f}") for k, v in metrics[name].items()]
+    msg.table(rows, header=("metric", "value"), divider=True)
+    commands.write_json(metrics, output)
 
 
 @app.command("rank")

@@ -30,7 +30,12 @@ def doc_record(doc: Doc, line: Optional[int] = None) -> Dict:
             "text": sent.text,
             **_score_fields(sent),
             "tokens": [
-                {"text": t.text, "logprob": t._.lm_logprob, "alternatives": t._.lm_alternatives}
+                {
+                    "text": t.text,
+                    "logprob": t._.lm_logprob,
+                    "alternatives": t._.lm_alternatives,
+                    **({"odd": t._.lm_is_odd, "suggestion": t._.lm_suggestion} if t._.lm_is_odd is not None else {}),
+                }
                 for t in sent
                 if not t.is_space
             ],
@@ -67,11 +72,12 @@ def score(
     alternatives: Optional[int] = None,
     progress: Optional[bool] = None,
     html: Optional[Path] = None,
+    detect_odd: Optional[bool] = None,
     errors: Optional[ErrorLog] = None,
 ) -> int:
     """Score each document of the input and write one JSON line per document; return how many.
     Streams: documents are read, scored and written in batches."""
-    nlp = load_pipeline(model, alternatives)
+    nlp = load_pipeline(model, alternatives, detect_odd=detect_odd)
     errors = errors or ErrorLog()
     texts = read_texts(input_path, errors)
     rendered: List[Doc] = []
@@ -125,6 +131,21 @@ def evaluate(
     if not texts:
         raise CLIError("the input is empty: nothing to evaluate")
     return {"model": model, "data": str(input_path or "<stdin>"), **evaluate_texts(nlp, texts, batch_size=batch_size)}
+
+
+def typos(model: str, pairs_path: Path, *, batch_size: int = 64) -> Dict:
+    """Pair accuracy and odd-word detection on typo pairs (scripts/make_typos.py makes them)."""
+    from ..evaluation import evaluate_pairs
+
+    nlp = load_pipeline(model, n_alternatives=0, detect_odd=True)
+    try:
+        pairs = list(srsly.read_jsonl(pairs_path))
+    except ValueError as err:
+        raise CLIError(f"cannot read {pairs_path}: {err}") from err
+    missing = [i for i, p in enumerate(pairs, 1) if not {"original", "corrupted", "start", "end"} <= set(p)]
+    if not pairs or missing:
+        raise CLIError(f"{pairs_path}: no pairs, or lines without original/corrupted/start/end: {missing[:5]}")
+    return {"model": model, "data": str(pairs_path), **evaluate_pairs(nlp, pairs, batch_size=batch_size)}
 
 
 def rank(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors: Optional[ErrorLog] = None) -> List[Dict]:

@@ -15,9 +15,12 @@ class CLIError(Exception):
     """An error worth one line to the user, no traceback."""
 
 
-def load_pipeline(model: str, n_alternatives: Optional[int] = None, gpu_id: int = -1) -> Language:
+def load_pipeline(
+    model: str, n_alternatives: Optional[int] = None, gpu_id: int = -1, detect_odd: Optional[bool] = None
+) -> Language:
     """Load a pipeline from a path or an installed package name; it must have an rnnlm component.
-    `gpu_id` >= 0 puts it on that GPU (thinc's device handling; the model follows it)."""
+    `gpu_id` >= 0 puts it on that GPU (thinc's device handling; the model follows it);
+    `n_alternatives` and `detect_odd`, when given, override the component's settings."""
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     try:
@@ -34,6 +37,8 @@ def load_pipeline(model: str, n_alternatives: Optional[int] = None, gpu_id: int 
         if n_alternatives < 0:
             raise CLIError(f"--alternatives must be >= 0, not {n_alternatives}")
         lm.n_alternatives = n_alternatives
+    if detect_odd is not None:
+        lm.detect_odd = detect_odd
     return nlp
 
 

@@ -13,6 +13,7 @@ from thinc.api import ArgsKwargs, Model, PyTorchShim, PyTorchWrapper_v3, torch2x
 from thinc.types import Floats1d, Floats2d, Ints1d, Ints2d
 
 from ..errors import Errors
+from .pytorch.lstm_lm import Outputs
 
 
 @dataclass
@@ -24,15 +25,19 @@ class LMBatch:
     temperature: float = 1.0
     seeds: Optional[List[int]] = None
     compute_dtype: Optional[torch.dtype] = None  # matrix-product precision for inference (autocast)
+    n_top: int = 0  # also return the n_top most likely (frequent) words at each position
 
 
 @dataclass
 class LMOutput:
-    """Per sequence: log P of each predicted element, and optionally drawn alternatives."""
+    """Per sequence: log P of each predicted element; optionally drawn alternatives and the most
+    likely words at each position."""
 
     logprobs: List[Floats1d]
     sample_ids: List[Ints2d] = field(default_factory=list)
     sample_logprobs: List[Floats2d] = field(default_factory=list)
+    top_ids: List[Ints2d] = field(default_factory=list)
+    top_logprobs: List[Floats2d] = field(default_factory=list)
 
 
 def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs, Callable]:
@@ -51,6 +56,7 @@ def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs
         "temperature": X.temperature,
         "seeds": X.seeds,
         "compute_dtype": None if is_train else X.compute_dtype,
+        "n_top": X.n_top,
     }
     args = (ids.to(shim.device), targets.to(shim.device))
     return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: X
@@ -59,14 +65,14 @@ def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs
 def convert_outputs(model: Model, X_Ytorch: Tuple[LMBatch, Any], is_train: bool) -> Tuple[LMOutput, Callable]:
     shim = cast(PyTorchShim, model.shims[0])
     X, Ytorch = X_Ytorch
-    logprobs_t = Ytorch[0] if isinstance(Ytorch, tuple) else Ytorch  # (batch, seq_len)
+    logprobs_t = Ytorch.logprobs if isinstance(Ytorch, Outputs) else Ytorch  # (batch, seq_len)
     lengths = [max(len(seq) - 1, 0) for seq in X.sequences]
     logprobs = torch2xp(logprobs_t.detach()) if logprobs_t.numel() else model.ops.alloc2f(len(lengths), 0)
     output = LMOutput([logprobs[row, :n] for row, n in enumerate(lengths)])
-    if isinstance(Ytorch, tuple):
-        ids, lps = torch2xp(Ytorch[1]), torch2xp(Ytorch[2])
-        output.sample_ids = [ids[row, :n] for row, n in enumerate(lengths)]
-        output.sample_logprobs = [lps[row, :n] for row, n in enumerate(lengths)]
+    if isinstance(Ytorch, Outputs):
+        for name in ("sample_ids", "sample_logprobs", "top_ids", "top_logprobs"):
+            values = torch2xp(getattr(Ytorch, name))
+            setattr(output, name, [values[row, :n] for row, n in enumerate(lengths)])
 
     def backprop(d_logprobs: List[Floats1d]) -> ArgsKwargs:
         grad = torch.zeros_like(logprobs_t)

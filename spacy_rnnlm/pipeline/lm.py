@@ -26,7 +26,9 @@ from ..generation import join_words, sample_continuations
 from ..models.architectures import torch_module
 from ..models.wrapper import LMBatch, LMOutput
 from ..sampling import check_temperature
-from ..vocab import BOS_ID, EOS_ID, LMVocab
+from ..odd_words import NeighborIndex, candidate_ids, is_checked, n_changed
+from ..spelling import SpellingModel
+from ..vocab import BOS_ID, EOS_ID, SPECIALS, UNK_ID, LMVocab
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -53,6 +55,11 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "max_length": 128,
         "batch_tokens": 4096,
         "inference_dtype": "bfloat16",
+        "detect_odd": False,
+        "odd_threshold": 6.5,
+        "odd_margin": 9.0,
+        "odd_candidates": 10,
+        "odd_edit_cost": 6.0,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
     },
     default_score_weights={"lm_score": 1.0, "lm_perplexity": 0.0},
@@ -67,6 +74,11 @@ def make_rnnlm(
     max_length: int,
     batch_tokens: int,
     inference_dtype: str,
+    detect_odd: bool,
+    odd_threshold: float,
+    odd_margin: float,
+    odd_candidates: int,
+    odd_edit_cost: float,
     scorer: Optional[Callable],
 ) -> "RNNLM":
     """Create an `RNNLM` component.
@@ -82,6 +94,19 @@ def make_rnnlm(
         "bfloat16" (twice as fast on CPUs with native bf16, e.g. AVX512-BF16, and on GPUs; test
         perplexity changes by < 0.1%) or "float32". Where the hardware lacks bf16, float32 is
         used. Training is always float32.
+    detect_odd (bool): Look for odd words (`Token._.lm_is_odd`, `lm_suggestion`,
+        `Doc._.lm_odd_tokens`) by rescoring sentences with candidate replacements
+        (see spacy_rnnlm/odd_words.py). Off by default: it rescores each suspicious word's
+        sentence ~20 times, ~10x slower than scoring; the extensions are None while it is off.
+    odd_threshold (float): A word is odd when a replacement raises its sentence's log-prob,
+        less `odd_edit_cost` per changed character, by more than this many nats (chosen for F1
+        on homophone-corrupted dev sentences, see the README).
+    odd_margin (float): Only words this many nats below the model's most likely word at their
+        position are rescored (speed; unknown words always are).
+    odd_candidates (int): Replacements tried per word: this many of the model's top words and
+        this many one-character neighbours.
+    odd_edit_cost (float): Nats a replacement pays per character it changes (a noisy channel:
+        one slip is likelier than two).
     scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
     """
     return RNNLM(
@@ -95,6 +120,11 @@ def make_rnnlm(
         max_length=max_length,
         batch_tokens=batch_tokens,
         inference_dtype=inference_dtype,
+        detect_odd=detect_odd,
+        odd_threshold=odd_threshold,
+        odd_margin=odd_margin,
+        odd_candidates=odd_candidates,
+        odd_edit_cost=odd_edit_cost,
         scorer=scorer,
     )
 
@@ -105,18 +135,23 @@ def make_lm_scorer() -> Callable:
 
 
 def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
-    """Corpus perplexity of the predicted docs, and `lm_score` = 1 − ln(perplexity) / ln(|V|):
-    the share of a uniform guess's uncertainty the model removes, higher is better (spaCy keeps
-    the checkpoint with the highest score, so perplexity itself cannot be the weight)."""
-    logprob, n, n_vocab = 0.0, 0, 0
+    """Corpus perplexity of the predicted docs (open vocabulary), and `lm_score` =
+    1 − ln(closed-vocabulary perplexity) / ln(|V|): the share of a uniform guess's uncertainty
+    over the vocabulary that the model removes, in [0, 1] for any model better than uniform,
+    higher is better (spaCy keeps the checkpoint with the highest score, so perplexity itself
+    cannot be the weight). The spelling model is fixed during training, so both rank
+    checkpoints alike."""
+    logprob, spelling, n, n_vocab = 0.0, 0.0, 0, 0
     for eg in examples:
         totals = span_totals(eg.predicted[:])
         if totals is not None:
             logprob += totals.logprob
+            spelling += totals.spelling
             n += totals.n
             n_vocab = eg.predicted._.get(SCORES)["n_vocab"]
     ppl = scoring.perplexity(logprob, n)
-    score = None if ppl is None or n_vocab < 2 else 1.0 - math.log(ppl) / math.log(n_vocab)
+    closed = scoring.perplexity(logprob - spelling, n)
+    score = None if closed is None or n_vocab < 2 else 1.0 - math.log(closed) / math.log(n_vocab)
     return {"lm_perplexity": ppl, "lm_score": score}
 
 
@@ -142,6 +177,10 @@ class Unit:
     logprobs: Optional[numpy.ndarray] = None  # (n + 1,): each token, then the end of sentence
     sample_ids: Optional[numpy.ndarray] = None  # (n + 1, n_alternatives)
     sample_logprobs: Optional[numpy.ndarray] = None
+    spelling: Optional[List[Optional[float]]] = None  # (n,): log P_spell of unknown words
+    top_ids: Optional[numpy.ndarray] = None  # (n + 1, odd_candidates): most likely words
+    top_logprobs: Optional[numpy.ndarray] = None
+    odd: Optional[List[Optional[Tuple[float, int]]]] = None  # (n,): best (gain, word id) if rescored
 
 
 def sequence_units(doc: Doc) -> List[List[int]]:
@@ -169,6 +208,11 @@ class RNNLM(TrainablePipe):
         max_length: int = 128,
         batch_tokens: int = 4096,
         inference_dtype: str = "bfloat16",
+        detect_odd: bool = False,
+        odd_threshold: float = 6.5,
+        odd_margin: float = 9.0,
+        odd_candidates: int = 10,
+        odd_edit_cost: float = 6.0,
         scorer: Optional[Callable] = lm_score,
         tokenizer: Optional[Callable[[str], Doc]] = None,
     ) -> None:
@@ -178,6 +222,11 @@ class RNNLM(TrainablePipe):
             ("max_length", max_length, isinstance(max_length, int) and max_length >= 2, "an integer >= 2"),
             ("batch_tokens", batch_tokens, isinstance(batch_tokens, int) and batch_tokens >= 1, "an integer >= 1"),
             ("inference_dtype", inference_dtype, inference_dtype in INFERENCE_DTYPES, " or ".join(INFERENCE_DTYPES)),
+            ("detect_odd", detect_odd, isinstance(detect_odd, bool), "true or false"),
+            ("odd_threshold", odd_threshold, isinstance(odd_threshold, (int, float)), "a number (nats)"),
+            ("odd_margin", odd_margin, isinstance(odd_margin, (int, float)) and odd_margin >= 0, "a number >= 0 (nats)"),
+            ("odd_candidates", odd_candidates, isinstance(odd_candidates, int) and odd_candidates >= 1, "an integer >= 1"),
+            ("odd_edit_cost", odd_edit_cost, isinstance(odd_edit_cost, (int, float)) and odd_edit_cost >= 0, "a number >= 0 (nats)"),
         ):
             if not ok:
                 raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
@@ -190,9 +239,17 @@ class RNNLM(TrainablePipe):
         self.max_length = max_length
         self.batch_tokens = batch_tokens
         self.inference_dtype = inference_dtype
+        self.detect_odd = detect_odd
+        self.odd_threshold = float(odd_threshold)
+        self.odd_margin = float(odd_margin)
+        self.odd_candidates = odd_candidates
+        self.odd_edit_cost = float(odd_edit_cost)
+        self._neighbors: Optional[NeighborIndex] = None
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
         self.lm_vocab: Optional[LMVocab] = None
+        # Spells out unknown words (open vocabulary); None only for models saved without one.
+        self.spelling: Optional[SpellingModel] = None
         self._optimizer: Optional[Tuple[Any, torch.optim.Optimizer]] = None
         # The pipeline's tokenizer segments generation prompts (not pickled: jieba's cannot be).
         self.tokenizer = tokenizer
@@ -213,6 +270,7 @@ class RNNLM(TrainablePipe):
     def _build_model(self, vocab: LMVocab) -> None:
         """(Re)create the torch module for `vocab`; weights are fresh until trained or loaded."""
         self.lm_vocab = vocab
+        self._neighbors = None  # built from the vocabulary on first use
         self.model.layers.clear()
         self.model.set_dim("nV", len(vocab), force=True)
         self.model.initialize()
@@ -224,14 +282,17 @@ class RNNLM(TrainablePipe):
         nlp: Optional[Language] = None,
         min_freq: int = 2,
         max_size: Optional[int] = 30000,
+        spelling_order: int = 3,
     ) -> None:
-        """Build the word vocabulary from the training texts, then the model.
+        """Build the word vocabulary and the spelling model from the training texts, then the model.
 
         get_examples (Callable[[], Iterable[Example]]): The training data.
         nlp (Language): The pipeline; its annotating components before this one (e.g. the
             `sentencizer`) mark sentences, so `</s>` is counted per sentence as in training.
         min_freq (int): Keep words seen at least this often.
         max_size (Optional[int]): Keep at most this many words (the most frequent).
+        spelling_order (int): Order of the character n-gram model that spells unknown words
+            (trained on the training words left out of the vocabulary).
         """
         validate_get_examples(get_examples, "RNNLM.initialize")
         annotators = self._annotators(nlp)
@@ -244,11 +305,14 @@ class RNNLM(TrainablePipe):
                 for unit in sequence_units(doc):
                     yield [doc[i].text for i in unit]
 
-        vocab = LMVocab.build(sequences(), min_freq=min_freq, max_size=max_size)
+        freqs, n_sequences = LMVocab.count(sequences())
+        vocab = LMVocab.from_counts(freqs, n_sequences, min_freq=min_freq, max_size=max_size)
         if vocab.counts[EOS_ID] == 0:
             raise ValueError(Errors.E002)
         if len(vocab) < 10:
             util.logger.warning(Warnings.W001.format(n=len(vocab)))
+        unknown = [w for w in freqs if w not in vocab]
+        self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
         self._build_model(vocab)
 
     def _annotators(self, nlp: Optional[Language]) -> List[Tuple[str, Callable]]:
@@ -305,6 +369,7 @@ class RNNLM(TrainablePipe):
                     temperature=self.temperature,
                     seeds=[seeds[i] for i in batch],
                     compute_dtype=self._compute_dtype(),
+                    n_top=self.odd_candidates if self.detect_odd else 0,
                 )
             )
             for j, i in enumerate(batch):
@@ -313,7 +378,56 @@ class RNNLM(TrainablePipe):
                 if self.n_alternatives:
                     unit.sample_ids = self.model.ops.to_numpy(output.sample_ids[j])
                     unit.sample_logprobs = self.model.ops.to_numpy(output.sample_logprobs[j])
+                if self.detect_odd:
+                    unit.top_ids = self.model.ops.to_numpy(output.top_ids[j])
+                    unit.top_logprobs = self.model.ops.to_numpy(output.top_logprobs[j])
+        for doc, unit in flat:
+            unit.spelling = [
+                self.spelling.logprob(doc[i].text) if unit.ids[pos + 1] == UNK_ID and self.spelling else None
+                for pos, i in enumerate(unit.token_ids)
+            ]
+        if self.detect_odd:
+            self._find_odd(flat)
         return per_doc
+
+    def _find_odd(self, flat: List[Tuple[Doc, Unit]]) -> None:
+        """Rescore each sentence with candidate replacements of its suspicious words, all in one
+        batch, and keep each word's best (gain in nats, replacement id) in `unit.odd`."""
+        if self._neighbors is None:
+            self._neighbors = NeighborIndex(self.lm_vocab)  # type: ignore[arg-type]
+        jobs: List[Tuple[Unit, int, int]] = []
+        seqs: List[numpy.ndarray] = []
+        doc_texts = {id(unit): [doc[i].text for i in unit.token_ids] for doc, unit in flat}
+        for doc, unit in flat:
+            unit.odd = [None] * len(unit.token_ids)
+            for pos, i in enumerate(unit.token_ids):
+                text = doc[i].text
+                observed = float(unit.logprobs[pos]) + (unit.spelling[pos] or 0.0)
+                if not is_checked(text) or observed >= float(unit.top_logprobs[pos][0]) - self.odd_margin:
+                    continue
+                word_id = int(unit.ids[pos + 1])
+                top = unit.top_ids[pos]
+                for cand in candidate_ids(text, word_id, top, self._neighbors, self.lm_vocab.words, self.odd_candidates):
+                    seq = unit.ids.copy()
+                    seq[pos + 1] = cand
+                    jobs.append((unit, pos, cand))
+                    seqs.append(seq)
+        for (unit, pos, cand), total in zip(jobs, self._sequence_logprobs(seqs)):
+            # other unknown words cost the same spelling in both sentences: it cancels
+            gain = total - float(unit.logprobs.sum()) - (unit.spelling[pos] or 0.0)
+            gain -= self.odd_edit_cost * n_changed(doc_texts[id(unit)][pos], self.lm_vocab.words[cand])
+            if unit.odd[pos] is None or gain > unit.odd[pos][0]:
+                unit.odd[pos] = (gain, cand)
+
+    def _sequence_logprobs(self, seqs: List[numpy.ndarray]) -> List[float]:
+        """Closed-vocabulary log-prob of each id sequence (its words and its end)."""
+        totals = [0.0] * len(seqs)
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        for batch in _batches_by_padded_size(order, [len(s) for s in seqs], self.batch_tokens):
+            output = self.model.predict(LMBatch([seqs[i] for i in batch], compute_dtype=self._compute_dtype()))
+            for j, i in enumerate(batch):
+                totals[i] = float(output.logprobs[j].sum())
+        return totals
 
     def _compute_dtype(self) -> Optional[torch.dtype]:
         """The autocast dtype for inference, or None for plain float32."""
@@ -323,29 +437,43 @@ class RNNLM(TrainablePipe):
         return torch.bfloat16 if _has_native_bf16(device) else None
 
     def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
+        """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
+        log P(<unk> | context) + log P_spell(word); `spelling[i]` keeps the second term."""
         vocab = self._require_initialized()
         for doc, units in zip(docs, units_per_doc):
             n = len(doc)
             logprob: List[Optional[float]] = [None] * n
             unigram: List[Optional[float]] = [None] * n
+            spelling: List[Optional[float]] = [None] * n
             alternatives: List[Optional[list]] = [None] * n
+            odd: List[Optional[list]] = [None] * n
             ends = []
             for unit in units:
                 for pos, i in enumerate(unit.token_ids):
+                    idx = int(unit.ids[pos + 1])
                     logprob[i] = float(unit.logprobs[pos])
-                    unigram[i] = vocab.unigram_logprob(int(unit.ids[pos + 1]))
+                    unigram[i] = vocab.unigram_logprob(idx)
+                    spelling[i] = unit.spelling[pos]
+                    if spelling[i] is not None:
+                        logprob[i] += spelling[i]
+                        unigram[i] += spelling[i]
                     alternatives[i] = self._alternatives(unit, pos)
+                    if unit.odd is not None and unit.odd[pos] is not None:
+                        gain, word_id = unit.odd[pos]
+                        odd[i] = [gain, vocab.words[word_id]]
                 ends.append([unit.token_ids[-1], float(unit.logprobs[-1]), vocab.unigram_logprob(EOS_ID)])
-            doc._.set(
-                SCORES,
-                {
-                    "logprob": logprob,
-                    "unigram": unigram,
-                    "alternatives": alternatives,
-                    "ends": ends,
-                    "n_vocab": len(vocab),
-                },
-            )
+            record = {
+                "logprob": logprob,
+                "unigram": unigram,
+                "spelling": spelling,
+                "alternatives": alternatives,
+                "ends": ends,
+                "n_vocab": len(vocab),
+            }
+            if self.detect_odd:
+                record["odd"] = odd
+                record["odd_threshold"] = self.odd_threshold
+            doc._.set(SCORES, record)
 
     def _alternatives(self, unit: Unit, pos: int) -> list:
         if unit.sample_ids is None:
@@ -481,6 +609,7 @@ class RNNLM(TrainablePipe):
         state.update({key: getattr(self, key) for key in _CYTHON_ATTRS})
         state["_optimizer"] = None  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
+        state["_neighbors"] = None  # rebuilt from the vocabulary
         return (_restore_component, (type(self), state))
 
     def add_label(self, label: str) -> int:
@@ -500,6 +629,7 @@ class RNNLM(TrainablePipe):
         serialize = {
             "cfg": lambda: srsly.json_dumps(self.cfg),
             "lm_vocab": lambda: self.lm_vocab.to_bytes(),  # type: ignore[union-attr]
+            "spelling": lambda: srsly.msgpack_dumps(self.spelling.to_dict() if self.spelling else None),
             "model": lambda: model_bytes,
         }
         return util.to_bytes(serialize, exclude)
@@ -509,8 +639,10 @@ class RNNLM(TrainablePipe):
             msg = srsly.msgpack_loads(bytes_data)
             self.cfg.update(srsly.json_loads(msg["cfg"]))
             vocab = LMVocab.from_bytes(msg["lm_vocab"])
+            spelling = srsly.msgpack_loads(msg["spelling"]) if "spelling" in msg else None
         except Exception as err:
             raise ValueError(Errors.E004.format(path="<bytes>", err=err)) from err
+        self.spelling = _load_spelling(spelling)
         self._build_model(vocab)
         self._load_model_bytes(msg["model"], "<bytes>")
         return self
@@ -520,6 +652,7 @@ class RNNLM(TrainablePipe):
         serialize = {
             "cfg": lambda p: srsly.write_json(p, self.cfg),
             "lm_vocab.json": lambda p: self.lm_vocab.to_disk(p),  # type: ignore[union-attr]
+            "spelling.json": lambda p: srsly.write_json(p, self.spelling.to_dict() if self.spelling else None),
             "model": lambda p: Path(p).write_bytes(model_bytes),
         }
         util.to_disk(path, serialize, exclude)
@@ -533,8 +666,10 @@ class RNNLM(TrainablePipe):
             if (path / "cfg").exists():
                 self.cfg.update(srsly.read_json(path / "cfg"))
             vocab = LMVocab.from_disk(path / "lm_vocab.json")
+            spelling = srsly.read_json(path / "spelling.json") if (path / "spelling.json").exists() else None
         except Exception as err:
             raise ValueError(Errors.E004.format(path=path, err=err)) from err
+        self.spelling = _load_spelling(spelling)
         self._build_model(vocab)
         self._load_model_bytes((path / "model").read_bytes(), path / "model")
         return self
@@ -547,6 +682,14 @@ class RNNLM(TrainablePipe):
             self.model.from_bytes(data)
         except Exception as err:
             raise ValueError(Errors.E004.format(path=where, err=f"{type(err).__name__}: {err}")) from err
+
+
+def _load_spelling(data: Optional[dict]) -> Optional[SpellingModel]:
+    """The spelling model from its data; a model saved before it existed keeps a closed vocabulary."""
+    if data is None:
+        util.logger.warning(Warnings.W002)
+        return None
+    return SpellingModel.from_dict(data)
 
 
 _CYTHON_ATTRS = ("vocab", "model", "cfg", "scorer", "name")

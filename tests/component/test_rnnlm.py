@@ -69,6 +69,8 @@ def test_rnnlm_round_trips_give_identical_scores(trained_nlp, trained_path, how)
     sentencizer = nlp2.get_pipe("sentencizer")
     doc = check_overfitted(nlp2, lambda text: component(sentencizer(nlp2.make_doc(text))))
     assert_same_scores(doc, trained_nlp(TRAIN_TEXTS[1]))
+    unknown = "我们今天去魑魅魍魉玩。"  # the spelling model travels with the weights
+    assert_same_scores(component(sentencizer(nlp2.make_doc(unknown))), trained_nlp(unknown))
 
 
 def test_rnnlm_spacy_load_in_fresh_process_needs_no_import(trained_path):
@@ -179,11 +181,44 @@ def test_rnnlm_long_unbroken_paragraph(trained_nlp):
     assert len(doc[-1]._.lm_alternatives) == 5
 
 
-def test_rnnlm_unknown_words_use_unk(trained_nlp):
-    doc = trained_nlp("魑魅魍魉")
-    vocab = trained_nlp.get_pipe("rnnlm").lm_vocab
-    assert any(t.text not in vocab for t in doc)
-    assert all(math.isfinite(t._.lm_logprob) for t in doc)
+def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
+    """An unknown word costs P(<unk> | context) × P_spell(word), in every score."""
+    lm = trained_nlp.get_pipe("rnnlm")
+    doc = trained_nlp("我们今天去魑魅魍魉玩。")
+    record = doc._.lm_scores
+    unknown = [t for t in doc if t.text not in lm.lm_vocab]
+    assert unknown and all(math.isfinite(t._.lm_logprob) for t in doc)
+    spelling = lm.spelling
+    try:
+        lm.spelling = None  # the closed-vocabulary scores, for comparison
+        closed = trained_nlp(doc.text)
+    finally:
+        lm.spelling = spelling
+    for t in doc:
+        if t in unknown:
+            assert record["spelling"][t.i] == pytest.approx(spelling.logprob(t.text)) and record["spelling"][t.i] < 0
+            assert t._.lm_logprob == pytest.approx(closed[t.i]._.lm_logprob + record["spelling"][t.i])
+        else:
+            assert record["spelling"][t.i] is None
+            assert t._.lm_logprob == pytest.approx(closed[t.i]._.lm_logprob)
+    penalty = sum(record["spelling"][t.i] for t in unknown)
+    assert doc._.lm_logprob == pytest.approx(closed._.lm_logprob + penalty)
+    assert doc._.lm_perplexity > closed._.lm_perplexity
+    assert doc._.lm_slor == pytest.approx(closed._.lm_slor)  # the spelling cost is in both terms
+    # a longer unknown string costs more than a shorter one
+    assert spelling.logprob("魑魅魍魉饕餮") < spelling.logprob("魑魅")
+
+
+def test_rnnlm_model_without_spelling_loads_closed_vocabulary(trained_path, tmp_path, caplog):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(trained_path, old)
+    (old / "rnnlm" / "spelling.json").unlink()
+    nlp = spacy.load(old)
+    assert nlp.get_pipe("rnnlm").spelling is None
+    doc = nlp("我们今天去魑魅魍魉玩。")
+    assert all(v is None for v in doc._.lm_scores["spelling"]) and doc._.lm_perplexity > 1
 
 
 def test_rnnlm_before_initialize_raises_coded_error():
@@ -305,3 +340,40 @@ def test_rnnlm_without_sentences_scores_whole_doc(trained_nlp):
     doc = nlp(SENTENCE)
     assert len(doc._.lm_scores["ends"]) == 1
     assert doc._.lm_n_counted == len(doc) + 1
+
+
+TYPOS = [
+    # (text with a typo, the odd token, the suggestion)
+    ("我们今天去公圆玩。", "公圆", "公园"),
+    ("我们今天去公园玩。天气很号。", "号", "好"),
+    ("我喜欢学习语言模形。", "模形", "模型"),
+]
+
+
+def test_rnnlm_odd_words_found_in_hand_made_typos(trained_path):
+    nlp = spacy.load(trained_path, config={"components": {"rnnlm": {"detect_odd": True}}})
+    for text, odd, suggestion in TYPOS:
+        doc = nlp(text)
+        # the typo is flagged, and is the oddest token (words after a typo can look odd too)
+        gains = {t.text: doc._.lm_scores["odd"][t.i][0] for t in doc._.lm_odd_tokens}
+        assert odd in gains and max(gains, key=gains.get) == odd, (text, gains)
+        token = next(t for t in doc if t.text == odd)
+        assert token._.lm_is_odd and token._.lm_suggestion == suggestion
+        assert all(t._.lm_is_odd is False and t._.lm_suggestion is None for t in doc if t.text not in gains)
+        fixed = nlp(text.replace(odd, suggestion))
+        assert suggestion not in [t.text for t in fixed._.lm_odd_tokens]
+        assert fixed._.lm_plausibility > doc._.lm_plausibility
+    vocab = nlp.get_pipe("rnnlm").lm_vocab
+    for text in TRAIN_TEXTS:  # clean sentences of known words: nothing odd
+        for sent in nlp(text).sents:
+            if all(t.text in vocab for t in sent):
+                assert sent._.lm_odd_tokens == [], sent.text
+    # a span sees only its own odd tokens
+    first, second = list(nlp(TYPOS[1][0]).sents)
+    assert first._.lm_odd_tokens == [] and [t.text for t in second._.lm_odd_tokens] == ["号"]
+
+
+def test_rnnlm_odd_words_off_by_default(trained_nlp):
+    doc = trained_nlp("我们今天去公圆玩。")
+    assert doc._.lm_odd_tokens is None and all(t._.lm_is_odd is None for t in doc)
+    assert all(t._.lm_suggestion is None for t in doc)

@@ -6,7 +6,7 @@ clusters behind smaller projections, which removes most of the cost of a 30k-wor
 give the exact log-probability of an observed word cheaply; the full distribution over the
 vocabulary is only computed where it is asked for (drawing alternatives, generation).
 """
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -16,6 +16,16 @@ from ...sampling import draw_distinct, make_generator
 from .adaptive_draws import Segment, draw_distinct_adaptive
 
 State = Tuple[torch.Tensor, torch.Tensor]
+
+
+class Outputs(NamedTuple):
+    """What `forward` returns when more than the log-probs is asked for; all (batch, seq_len, …)."""
+
+    logprobs: torch.Tensor  # (batch, seq_len)
+    sample_ids: torch.Tensor  # (batch, seq_len, n_samples)
+    sample_logprobs: torch.Tensor
+    top_ids: torch.Tensor  # (batch, seq_len, n_top)
+    top_logprobs: torch.Tensor
 # Rows of the (rows, vocab) full distribution computed at once: bounds memory on long sequences.
 CHUNK_ROWS = 256
 # Rows drawn from at once through the adaptive softmax's levels (head rows are ~2k wide).
@@ -123,12 +133,15 @@ class LSTMLanguageModel(nn.Module):
         temperature: float = 1.0,
         seeds: Optional[Sequence[int]] = None,
         compute_dtype: Optional[torch.dtype] = None,
-    ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        n_top: int = 0,
+    ) -> Union[torch.Tensor, Outputs]:
         """ids, targets (batch, seq_len) → log P(targets) (batch, seq_len), 0.0 where target is padding.
 
         With `n_samples` > 0, also draws that many distinct alternative words per position from
         the model's distribution (never a special nor the observed word), each row with its own
         generator seeded by `seeds[row]`: ids and log-probs of shape (batch, seq_len, n_samples).
+        With `n_top` > 0, also the `n_top` most likely frequent words at each position (see
+        `top_words`). With either, returns `Outputs`.
         `compute_dtype` (e.g. torch.bfloat16) runs the matrix products in that precision under
         autocast (inference); outputs are float32 either way.
         """
@@ -144,14 +157,29 @@ class LSTMLanguageModel(nn.Module):
                         for i in range(0, t_obs.shape[0], TARGET_CHUNK_ROWS)
                     ]
                 )
-            if n_samples <= 0:
+            if n_samples <= 0 and n_top <= 0:
                 return out
-            gens = [make_generator(seeds[row] if seeds is not None else 0, ids.device) for row in range(ids.shape[0])]
-            drawn, drawn_lps = self._draw(h_obs, t_obs, out[mask], mask.sum(1).tolist(), gens, n_samples, temperature)
-        sample_ids = targets.new_zeros((*targets.shape, drawn.shape[1]))
-        sample_lps = out.new_zeros((*targets.shape, drawn.shape[1]))
-        sample_ids[mask], sample_lps[mask] = drawn, drawn_lps.float()
-        return out, sample_ids, sample_lps
+            drawn = t_obs.new_zeros((t_obs.shape[0], 0))
+            drawn_lps = out.new_zeros((t_obs.shape[0], 0))
+            if n_samples > 0:
+                gens = [make_generator(seeds[row] if seeds is not None else 0, ids.device) for row in range(ids.shape[0])]
+                drawn, drawn_lps = self._draw(h_obs, t_obs, out[mask], mask.sum(1).tolist(), gens, n_samples, temperature)
+            top, top_lps = self.top_words(h_obs, n_top)
+        return Outputs(out, *_unmask(mask, drawn, drawn_lps.float()), *_unmask(mask, top, top_lps.float()))
+
+    def top_words(self, h: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The `k` most likely words (ids, log-probs; specials left out) for features (n, width).
+        With an adaptive softmax, among the head's frequent words only: cheap, and the words a
+        replacement is usually looked for among."""
+        if k <= 0:
+            return torch.zeros((h.shape[0], 0), dtype=torch.long, device=h.device), h.new_zeros((h.shape[0], 0))
+        if self.adaptive is None:
+            lps = F.log_softmax(self.decoder(h).float(), dim=1)
+        else:
+            lps = F.log_softmax(self.adaptive.head(h).float(), dim=1)[:, : self.adaptive.shortlist_size]
+        lps[:, : self.n_special] = float("-inf")
+        top = torch.topk(lps, min(k, lps.shape[1] - self.n_special), dim=1)
+        return top.indices, top.values
 
     def _draw(
         self,
@@ -192,6 +220,14 @@ class LSTMLanguageModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"n_vocab={self.n_vocab}, pad_id={self.pad_id}"
+
+
+def _unmask(mask: torch.Tensor, values: torch.Tensor, lps: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Rows of the observed positions back into (batch, seq_len, width) tensors (zeros at padding)."""
+    ids = values.new_zeros((*mask.shape, values.shape[1]))
+    out = lps.new_zeros((*mask.shape, lps.shape[1]))
+    ids[mask], out[mask] = values, lps
+    return ids, out
 
 
 def _row_chunks(
