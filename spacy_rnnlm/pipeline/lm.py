@@ -135,7 +135,8 @@ def make_lm_scorer() -> Callable:
 
 
 def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
-    """Corpus perplexity of the predicted docs (open vocabulary), and `lm_score` =
+    """Corpus perplexity of the predicted docs (open vocabulary; and closed, with unknown words
+    as the event `<unk>`), and `lm_score` =
     1 − ln(closed-vocabulary perplexity) / ln(|V|): the share of a uniform guess's uncertainty
     over the vocabulary that the model removes, in [0, 1] for any model better than uniform,
     higher is better (spaCy keeps the checkpoint with the highest score, so perplexity itself
@@ -152,7 +153,7 @@ def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]
     ppl = scoring.perplexity(logprob, n)
     closed = scoring.perplexity(logprob - spelling, n)
     score = None if closed is None or n_vocab < 2 else 1.0 - math.log(closed) / math.log(n_vocab)
-    return {"lm_perplexity": ppl, "lm_score": score}
+    return {"lm_perplexity": ppl, "lm_perplexity_closed_vocab": closed, "lm_score": score}
 
 
 _FORK_HOOK_INSTALLED = False
