@@ -241,12 +241,14 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
 
 def bench_resources(model_path: str, texts_path: str) -> Dict[str, Any]:
     """A fresh process: cold load time, then peak RSS while scoring the test texts (5 alternatives)."""
+    # VmHWM, not getrusage: ru_maxrss of a child carries the parent's peak over fork and exec.
     code = (
-        "import json,resource,sys,time\n"
+        "import json,sys,time\n"
         "t=time.perf_counter()\nimport spacy\nnlp=spacy.load(sys.argv[1])\nload=time.perf_counter()-t\n"
         "texts=[json.loads(l)['text'] for l in open(sys.argv[2],encoding='utf8')]\n"
         "for _ in nlp.pipe(texts,batch_size=256): pass\n"
-        "print(json.dumps({'load_seconds':load,'peak_rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))\n"
+        "hwm=[l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(json.dumps({'load_seconds':load,'peak_rss_mb':int(hwm)/1024}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, model_path, texts_path], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -344,9 +346,9 @@ def table(r: Dict[str, Any]) -> str:
         curve = ", ".join(f"{p['minutes']:.1f}: {p['dev_perplexity']:.0f}" for p in q["dev_curve"] if p["step"])
         rows.append(("dev perplexity (<unk> as a word) by minute", curve))
     rows += [
-        ("peak RSS scoring", f"{res['peak_rss_mb']:.0f} MB"),
+        ("peak RSS scoring", f"{res['peak_rss_mb']:.0f} MiB"),
         ("cold load", f"{res['load_seconds']:.2f} s"),
-        ("model on disk", f"{res['model_dir_mb']:.1f} MB" + (f", package {res['package_mb']:.1f} MB" if "package_mb" in res else "")),
+        ("model on disk", f"{res['model_dir_mb']:.1f} MiB" + (f", package {res['package_mb']:.1f} MiB" if "package_mb" in res else "")),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
