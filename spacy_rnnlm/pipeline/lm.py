@@ -396,9 +396,9 @@ class RNNLM(TrainablePipe):
         batch, and keep each word's best (gain in nats, replacement id) in `unit.odd`."""
         if self._neighbors is None:
             self._neighbors = NeighborIndex(self.lm_vocab)  # type: ignore[arg-type]
-        jobs: List[Tuple[Unit, int, int]] = []
+        jobs: List[Tuple[Unit, int, str, int]] = []  # (sentence, position, word, replacement id)
         seqs: List[numpy.ndarray] = []
-        doc_texts = {id(unit): [doc[i].text for i in unit.token_ids] for doc, unit in flat}
+        words = self.lm_vocab.words  # type: ignore[union-attr]
         for doc, unit in flat:
             unit.odd = [None] * len(unit.token_ids)
             for pos, i in enumerate(unit.token_ids):
@@ -407,16 +407,15 @@ class RNNLM(TrainablePipe):
                 if not is_checked(text) or observed >= float(unit.top_logprobs[pos][0]) - self.odd_margin:
                     continue
                 word_id = int(unit.ids[pos + 1])
-                top = unit.top_ids[pos]
-                for cand in candidate_ids(text, word_id, top, self._neighbors, self.lm_vocab.words, self.odd_candidates):
+                for cand in candidate_ids(text, word_id, unit.top_ids[pos], self._neighbors, words, self.odd_candidates):
                     seq = unit.ids.copy()
                     seq[pos + 1] = cand
-                    jobs.append((unit, pos, cand))
+                    jobs.append((unit, pos, text, cand))
                     seqs.append(seq)
-        for (unit, pos, cand), total in zip(jobs, self._sequence_logprobs(seqs)):
+        for (unit, pos, text, cand), total in zip(jobs, self._sequence_logprobs(seqs)):
             # other unknown words cost the same spelling in both sentences: it cancels
             gain = total - float(unit.logprobs.sum()) - (unit.spelling[pos] or 0.0)
-            gain -= self.odd_edit_cost * n_changed(doc_texts[id(unit)][pos], self.lm_vocab.words[cand])
+            gain -= self.odd_edit_cost * n_changed(text, words[cand])
             if unit.odd[pos] is None or gain > unit.odd[pos][0]:
                 unit.odd[pos] = (gain, cand)
 
