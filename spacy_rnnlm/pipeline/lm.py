@@ -97,7 +97,7 @@ def make_rnnlm(
     detect_odd (bool): Look for odd words (`Token._.lm_is_odd`, `lm_suggestion`,
         `Doc._.lm_odd_tokens`) by rescoring sentences with candidate replacements
         (see spacy_rnnlm/odd_words.py). Off by default: it rescores each suspicious word's
-        sentence ~20 times, ~10x slower than scoring; the extensions are None while it is off.
+        sentence ~20 times, ~20x slower than scoring; the extensions are None while it is off.
     odd_threshold (float): A word is odd when a replacement raises its sentence's log-prob,
         less `odd_edit_cost` per changed character, by more than this many nats (chosen for F1
         on homophone-corrupted dev sentences, see the README).
