@@ -285,7 +285,7 @@ def main() -> None:
     parser.add_argument("--test", default="corpus/test.jsonl")
     parser.add_argument("--train", default="corpus/train.jsonl")
     parser.add_argument("--config", default="configs/rnnlm.cfg")
-    parser.add_argument("--train-steps", type=int, default=40)
+    parser.add_argument("--train-steps", type=int, default=100)
     parser.add_argument("--output", default="metrics/benchmark.json")
     args = parser.parse_args()
 

@@ -14,7 +14,7 @@ from .wrapper import LMBatch, LMOutput, wrap_module
 @registry.architectures("spacy-rnnlm.LSTMLanguageModel.v1")
 def build_lstm_language_model(
     embed_width: int = 256,
-    hidden_width: int = 512,
+    hidden_width: int = 384,
     depth: int = 1,
     dropout: float = 0.25,
     tie_weights: bool = False,

@@ -34,7 +34,7 @@ DEFAULT_MODEL_CONFIG = """
 [model]
 @architectures = "spacy-rnnlm.LSTMLanguageModel.v1"
 embed_width = 256
-hidden_width = 512
+hidden_width = 384
 depth = 1
 dropout = 0.25
 tie_weights = false
