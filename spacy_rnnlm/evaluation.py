@@ -87,23 +87,21 @@ def evaluate_pairs(nlp: Language, pairs: Sequence[Dict], *, batch_size: int = 64
     originals = list(nlp.pipe((p["original"] for p in pairs), batch_size=batch_size))
     corrupted = list(nlp.pipe((p["corrupted"] for p in pairs), batch_size=batch_size))
 
-    def closed(doc) -> float:
-        return doc._.lm_logprob - span_totals(doc[:]).spelling
-
-    def closed_plausibility(doc) -> float:
-        return scoring.plausibility(closed(doc), span_totals(doc[:]).n)
+    def closed(docs) -> List[Tuple[float, Optional[float]]]:
+        """(log-prob, plausibility) of each doc with unknown words as the event `<unk>`."""
+        totals = [span_totals(doc[:]) for doc in docs]
+        return [(t.logprob - t.spelling, scoring.plausibility(t.logprob - t.spelling, t.n)) for t in totals]
 
     n = len(pairs)
+    pairs_closed = list(zip(closed(originals), closed(corrupted)))
     result: Dict[str, Any] = {
         "pairs": n,
         "original_more_probable": sum(o._.lm_logprob > c._.lm_logprob for o, c in zip(originals, corrupted)) / n,
         "original_more_plausible": sum(
             o._.lm_plausibility > c._.lm_plausibility for o, c in zip(originals, corrupted)
         ) / n,
-        "closed_vocab_original_more_probable": sum(closed(o) > closed(c) for o, c in zip(originals, corrupted)) / n,
-        "closed_vocab_original_more_plausible": sum(
-            closed_plausibility(o) > closed_plausibility(c) for o, c in zip(originals, corrupted)
-        ) / n,
+        "closed_vocab_original_more_probable": sum(o[0] > c[0] for o, c in pairs_closed) / n,
+        "closed_vocab_original_more_plausible": sum(o[1] > c[1] for o, c in pairs_closed) / n,
     }
     if not lm.detect_odd:
         return result

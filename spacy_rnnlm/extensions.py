@@ -40,11 +40,11 @@ class SpanTotals:
     """Sums over the counted outcomes of a span: log-prob, unigram log-prob, count, characters,
     and the spelling part of the log-prob (its unknown words' log P_spell)."""
 
-    __slots__ = ("logprob", "unigram", "n", "n_chars", "spelling", "n_unknown")
+    __slots__ = ("logprob", "unigram", "n", "n_chars", "spelling")
 
     def __init__(self) -> None:
         self.logprob, self.unigram, self.spelling = 0.0, 0.0, 0.0
-        self.n, self.n_chars, self.n_unknown = 0, 0, 0
+        self.n, self.n_chars = 0, 0
 
 
 def span_totals(span: Span) -> Optional[SpanTotals]:
@@ -64,7 +64,6 @@ def span_totals(span: Span) -> Optional[SpanTotals]:
             totals.n_chars += len(token.text)
             if spelling[token.i] is not None:
                 totals.spelling += spelling[token.i]
-                totals.n_unknown += 1
     for i, lp, unigram in record["ends"]:
         if span.start <= i < span.end:
             totals.logprob += lp

@@ -18,6 +18,18 @@ from torch.nn import functional as F
 Segment = Tuple[int, int, torch.Generator]  # rows [start, end) of one sequence, and its generator
 
 
+def head_logprobs(adaptive: nn.AdaptiveLogSoftmaxWithLoss, h: torch.Tensor) -> torch.Tensor:
+    """Float32 log-probabilities of the head entries (n, shortlist + clusters), whatever the
+    precision of the matrix product (autocast)."""
+    return F.log_softmax(adaptive.head(h).float(), dim=1)
+
+
+def head_entry(adaptive: nn.AdaptiveLogSoftmaxWithLoss, ids: torch.Tensor) -> torch.Tensor:
+    """The head entry of each word id: itself for a frequent word, its cluster's entry otherwise."""
+    cluster = torch.bucketize(ids, torch.tensor(adaptive.cutoffs[:-1], device=ids.device), right=True)
+    return torch.where(cluster == 0, ids, adaptive.shortlist_size + cluster - 1)
+
+
 class _ClusterRows:
     """P(w | cluster) for the rows that needed it so far, computed once per row (lazily).
 
@@ -72,7 +84,7 @@ def draw_distinct_adaptive(
     """
     rows = h.shape[0]
     short, n_clusters = adaptive.shortlist_size, adaptive.n_clusters
-    head_lp = F.log_softmax(adaptive.head(h).float(), dim=1)  # (rows, short + n_clusters)
+    head_lp = head_logprobs(adaptive, h)  # (rows, short + n_clusters)
     probs = head_lp.exp()
     cluster_lp = head_lp[:, short:]
     probs[:, list(exclude)] = 0.0
@@ -81,7 +93,7 @@ def draw_distinct_adaptive(
     probs[r, targets[r]] = 0.0
     r = (~in_head).nonzero(as_tuple=True)[0]
     if r.numel():  # a rare observed word leaves its cluster: the cluster's mass shrinks by its probability
-        col = short + torch.bucketize(targets[r], torch.tensor(adaptive.cutoffs[1:], device=h.device), right=True)
+        col = head_entry(adaptive, targets[r])
         probs[r, col] = (probs[r, col] - target_logprobs[r].float().exp()).clamp_min(0.0)
     clusters = [_ClusterRows(adaptive, c, h, targets) for c in range(n_clusters)]
 

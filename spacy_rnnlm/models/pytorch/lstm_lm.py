@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ...sampling import draw_distinct, make_generator
-from .adaptive_draws import Segment, draw_distinct_adaptive
+from .adaptive_draws import Segment, draw_distinct_adaptive, head_entry, head_logprobs
 
 State = Tuple[torch.Tensor, torch.Tensor]
 
@@ -26,6 +26,8 @@ class Outputs(NamedTuple):
     sample_logprobs: torch.Tensor
     top_ids: torch.Tensor  # (batch, seq_len, n_top)
     top_logprobs: torch.Tensor
+
+
 # Rows of the (rows, vocab) full distribution computed at once: bounds memory on long sequences.
 CHUNK_ROWS = 256
 # Rows drawn from at once through the adaptive softmax's levels (head rows are ~2k wide).
@@ -102,12 +104,10 @@ class LSTMLanguageModel(nn.Module):
             logits = self.decoder(h).float()  # (n, vocab)
             return logits.gather(1, targets.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=1)
         a = self.adaptive
-        head_lp = F.log_softmax(a.head(h).float(), dim=1)  # (n, shortlist + clusters)
-        cluster = torch.bucketize(targets, torch.tensor(a.cutoffs[:-1], device=targets.device), right=True)
-        head_entry = torch.where(cluster == 0, targets, a.shortlist_size + cluster - 1)
-        out = head_lp.gather(1, head_entry.unsqueeze(1)).squeeze(1)
+        entry = head_entry(a, targets)
+        out = head_logprobs(a, h).gather(1, entry.unsqueeze(1)).squeeze(1)
         for c in range(a.n_clusters):
-            rows = (cluster == c + 1).nonzero(as_tuple=True)[0]
+            rows = (entry == a.shortlist_size + c).nonzero(as_tuple=True)[0]
             if rows.numel():
                 tail_lp = F.log_softmax(a.tail[c](h[rows]).float(), dim=1)
                 inner = (targets[rows] - a.cutoffs[c]).unsqueeze(1)
@@ -119,7 +119,7 @@ class LSTMLanguageModel(nn.Module):
         if self.adaptive is None:
             return F.log_softmax(self.decoder(h).float(), dim=-1)
         a = self.adaptive
-        head_lp = F.log_softmax(a.head(h).float(), dim=1)
+        head_lp = head_logprobs(a, h)
         parts = [head_lp[:, : a.shortlist_size]]
         for c in range(a.n_clusters):
             parts.append(F.log_softmax(a.tail[c](h).float(), dim=1) + head_lp[:, a.shortlist_size + c].unsqueeze(1))
@@ -176,7 +176,7 @@ class LSTMLanguageModel(nn.Module):
         if self.adaptive is None:
             lps = F.log_softmax(self.decoder(h).float(), dim=1)
         else:
-            lps = F.log_softmax(self.adaptive.head(h).float(), dim=1)[:, : self.adaptive.shortlist_size]
+            lps = head_logprobs(self.adaptive, h)[:, : self.adaptive.shortlist_size]
         lps[:, : self.n_special] = float("-inf")
         top = torch.topk(lps, min(k, lps.shape[1] - self.n_special), dim=1)
         return top.indices, top.values
