@@ -26,6 +26,11 @@ class Errors(metaclass=ErrorsWithCodes):
     )
     E010 = "The spelling-model data is corrupted or of an unknown format ({err})."
     E008 = "The pipeline has no 'rnnlm' component (pipes: {pipes})."
+    E011 = (
+        "The thesaurus '{source}' needs the package {package}: install it (pip install "
+        "'spacy-rnnlm[thesaurus]') or set [initialize.components.rnnlm] thesaurus = null."
+    )
+    E012 = "The {what} data is corrupted or of an unknown format ({err})."
 
 
 class Warnings(metaclass=ErrorsWithCodes):

@@ -75,17 +75,24 @@ def evaluate_texts(
 def evaluate_pairs(nlp: Language, pairs: Sequence[Dict], *, batch_size: int = 64) -> Dict[str, Any]:
     """Typo pairs ({"original", "corrupted", "start", "end"}, see scripts/make_typos.py):
     how often the original sentence scores higher than its corrupted twin, with the open
-    vocabulary and with `<unk>` as a word (the closed vocabulary, as before spelling), and how
-    well odd-word detection finds the replaced character.
+    vocabulary and with `<unk>` as a word (the closed vocabulary, as before spelling), and, with
+    correction on (`detect_odd`), how well it corrects.
 
-    Detection is scored on tokens of both texts: a flagged token of the corrupted text that
-    covers the replaced character is a true positive, any other flagged token (including in
-    the original text) a false positive, an unflagged covering token a false negative. The
-    threshold sweep gives the F1 every threshold would reach (the config's is `odd_threshold`).
+    Sentence level (both texts of every pair): a corrupted sentence corrected to exactly its
+    original is a true positive; any change to a clean sentence, and a wrong change to a
+    corrupted one, a false positive; a corrupted sentence not restored, a false negative.
+    Detection level: an edit covering the replaced character is a true positive, any other edit
+    a false positive, a typo with no covering edit a false negative. The sweep gives these for
+    every threshold (the config's is `odd_threshold`; run with the sweep's lowest).
     """
     lm = find_rnnlm(nlp)
-    originals = list(nlp.pipe((p["original"] for p in pairs), batch_size=batch_size))
-    corrupted = list(nlp.pipe((p["corrupted"] for p in pairs), batch_size=batch_size))
+    configured = lm.odd_threshold
+    lm.odd_threshold = min(configured, 0.0)  # the sweep filters the edits itself
+    try:
+        originals = list(nlp.pipe((p["original"] for p in pairs), batch_size=batch_size))
+        corrupted = list(nlp.pipe((p["corrupted"] for p in pairs), batch_size=batch_size))
+    finally:
+        lm.odd_threshold = configured
 
     def closed(docs) -> List[Tuple[float, Optional[float]]]:
         """(log-prob, plausibility) of each doc with unknown words as the event `<unk>`."""
@@ -105,30 +112,56 @@ def evaluate_pairs(nlp: Language, pairs: Sequence[Dict], *, batch_size: int = 64
     }
     if not lm.detect_odd:
         return result
-    gains: List[Tuple[float, bool, bool]] = []  # (gain, gold, suggestion restores the original)
-    n_gold = 0
-    for pair, orig, corr in zip(pairs, originals, corrupted):
-        for doc, is_corrupted in ((orig, False), (corr, True)):
-            odd = doc._.lm_scores["odd"]
-            for token in doc:
-                gold = is_corrupted and token.idx < pair["end"] and token.idx + len(token) > pair["start"]
-                n_gold += gold
-                if odd[token.i] is not None:
-                    gain, word = odd[token.i]
-                    fixed = gold and doc.text[: token.idx] + word + doc.text[token.idx + len(token) :] == pair["original"]
-                    gains.append((gain, gold, fixed))
+    # Correction, at every threshold of the sweep: the pipeline ran with the lowest one, and the
+    # edits kept at a higher threshold are exactly those of gain above it (they are chosen
+    # greedily by falling gain, so a higher threshold keeps a prefix of the same choices).
+    docs = [(orig, pair["original"], None) for pair, orig in zip(pairs, originals)]
+    docs += [(corr, pair["original"], pair) for pair, corr in zip(pairs, corrupted)]
 
-    def detection(threshold: float) -> Dict[str, float]:
-        flagged = [(gold, fixed) for gain, gold, fixed in gains if gain > threshold]
-        tp = sum(gold for gold, _ in flagged)
-        precision = tp / len(flagged) if flagged else 0.0
-        recall = tp / n_gold if n_gold else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        corrected = sum(fixed for _, fixed in flagged) / tp if tp else 0.0
-        return {"threshold": threshold, "precision": precision, "recall": recall, "f1": f1, "suggestion_restores": corrected}
+    def at(threshold: float) -> Dict[str, float]:
+        tp = fp = fn = 0  # sentence level
+        d_tp = d_fp = d_fn = 0  # detection: the edit covers the replaced character
+        n_changed_clean = 0
+        for doc, original, pair in docs:
+            edits = [e for e in doc._.lm_corrections if e["gain"] > threshold]
+            text = apply_edits(doc.text, edits)
+            if pair is None:
+                fp += text != doc.text
+                n_changed_clean += text != doc.text
+                d_fp += len(edits)
+                continue
+            if text == original:
+                tp += 1
+            else:
+                fn += 1
+                fp += bool(edits)  # a wrong change is both a miss and a false alarm
+            hit = [e for e in edits if e["start"] < pair["end"] and e["end"] > pair["start"]]
+            d_tp += bool(hit)
+            d_fn += not hit
+            d_fp += len(edits) - len(hit)
+        return {
+            "threshold": threshold,
+            **_prf("", tp, fp, fn),
+            **_prf("detection_", d_tp, d_fp, d_fn),
+            "clean_changed": n_changed_clean / n,
+        }
 
-    sweep = [detection(t / 2) for t in range(0, 41)]
-    result["detection"] = detection(lm.odd_threshold)
-    result["detection_best"] = max(sweep, key=lambda d: d["f1"])
-    result["detection_sweep"] = sweep
+    sweep = [at(t / 2) for t in range(0, 41)]
+    result["correction"] = at(configured)
+    result["correction_best"] = max(sweep, key=lambda d: d["f1"])
+    result["correction_sweep"] = sweep
     return result
+
+
+def apply_edits(text: str, edits: Sequence[Dict[str, Any]]) -> str:
+    """`text` with `{"start", "end", "suggestion"}` edits (character offsets, not overlapping) applied."""
+    for edit in sorted(edits, key=lambda e: -e["start"]):
+        text = text[: edit["start"]] + edit["suggestion"] + text[edit["end"] :]
+    return text
+
+
+def _prf(prefix: str, tp: int, fp: int, fn: int) -> Dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {f"{prefix}precision": precision, f"{prefix}recall": recall, f"{prefix}f1": f1}

@@ -7,8 +7,9 @@ the record survives `DocBin`/pickle round trips. Record layout (per token index 
 `unigram[i]` its unigram log-probability (for SLOR); `spelling[i]` for an unknown word, the
 log P_spell(word) part of both (the rest is `<unk>`'s); `alternatives[i]` list of `[text, prob]`;
 `ends` rows `[i, logprob, unigram]`: the end-of-sentence event after counted token `i`;
-with odd-word detection on, `odd[i]` `[gain, replacement]` for rescored words (the best
-replacement and how many nats it adds to the sentence's log-prob) and `odd_threshold`.
+with correction on (`detect_odd`), `odd[i]` `[gain, replacement]` for examined words (the best
+replacement rescored and its gain in nats), `edits` rows `[start, end, replacement, gain]` (the
+corrections made: tokens [start, end) become `replacement`) and `odd_threshold`.
 """
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -28,6 +29,8 @@ N_COUNTED = "lm_n_counted"
 IS_ODD = "lm_is_odd"
 SUGGESTION = "lm_suggestion"
 ODD_TOKENS = "lm_odd_tokens"
+CORRECTED = "lm_corrected"
+CORRECTIONS = "lm_corrections"
 
 
 def sentence_spans(doc: Doc) -> List[Span]:
@@ -109,26 +112,64 @@ def token_alternatives(token: Token) -> Optional[List[Tuple[str, float]]]:
     return None if alts is None else [(text, prob) for text, prob in alts]
 
 
-def token_is_odd(token: Token) -> Optional[bool]:
-    """Whether a replacement makes the sentence more probable by more than the threshold;
-    None when the doc was not scored with odd-word detection."""
-    record = token.doc._.get(SCORES)
-    if record is None or "odd" not in record:
+def _edits(doc: Doc) -> Optional[List[list]]:
+    """The corrections of a doc (`[start, end, replacement, gain]` rows), None when correction is off."""
+    record = doc._.get(SCORES)
+    if record is None or "edits" not in record:
         return None
-    odd = record["odd"][token.i]
-    return odd is not None and odd[0] > record["odd_threshold"]
+    return record["edits"]
+
+
+def _edit_of(token: Token) -> Optional[list]:
+    for edit in _edits(token.doc) or ():
+        if edit[0] <= token.i < edit[1]:
+            return edit
+    return None
+
+
+def token_is_odd(token: Token) -> Optional[bool]:
+    """Whether the token is part of a correction; None when the doc was not corrected."""
+    if _edits(token.doc) is None:
+        return None
+    return _edit_of(token) is not None
 
 
 def token_suggestion(token: Token) -> Optional[str]:
-    """The replacement of an odd token, else None."""
-    return token.doc._.get(SCORES)["odd"][token.i][1] if token_is_odd(token) else None
+    """The replacement of the correction the token is part of (a correction may span two
+    tokens, e.g. 正/策 → 政策: both carry it), else None."""
+    edit = _edit_of(token) if _edits(token.doc) is not None else None
+    return None if edit is None else edit[2]
 
 
 def odd_tokens(span: Span) -> Optional[List[Token]]:
-    record = span.doc._.get(SCORES)
-    if record is None or "odd" not in record:
+    if _edits(span.doc) is None:
         return None
     return [token for token in span if token_is_odd(token)]
+
+
+def corrections(doc: Doc) -> Optional[List[Dict[str, Any]]]:
+    """The corrections as `{"start", "end", "text", "suggestion", "gain"}` (character offsets
+    into `doc.text`), in text order; None when correction is off."""
+    edits = _edits(doc)
+    if edits is None:
+        return None
+    out = []
+    for start, end, replacement, gain in sorted(edits):
+        begin, stop = doc[start].idx, doc[end - 1].idx + len(doc[end - 1])
+        out.append({"start": begin, "end": stop, "text": doc.text[begin:stop], "suggestion": replacement, "gain": gain})
+    return out
+
+
+def corrected_text(doc: Doc) -> Optional[str]:
+    """`doc.text` with the corrections applied; None when correction is off."""
+    edits = corrections(doc)
+    if edits is None:
+        return None
+    text, offset = doc.text, 0
+    for edit in edits:
+        text = text[: edit["start"] + offset] + edit["suggestion"] + text[edit["end"] + offset :]
+        offset += len(edit["suggestion"]) - (edit["end"] - edit["start"])
+    return text
 
 
 SPAN_GETTERS[ODD_TOKENS] = odd_tokens
@@ -142,10 +183,16 @@ TOKEN_GETTERS = {
 }
 
 
+DOC_GETTERS = {CORRECTED: corrected_text, CORRECTIONS: corrections}
+
+
 def install_extensions() -> None:
     """Register every extension once; later calls (and other components) leave them alone."""
     if not Doc.has_extension(SCORES):
         Doc.set_extension(SCORES, default=None)
+    for name, getter in DOC_GETTERS.items():
+        if not Doc.has_extension(name):
+            Doc.set_extension(name, getter=getter)
     for name, getter in SPAN_GETTERS.items():
         for cls in (Doc, Span):
             if not cls.has_extension(name):

@@ -101,7 +101,7 @@ def test_cli_score_html(trained_path, texts_file, tmp_path):
     assert page.read_text(encoding="utf8").count('class="lm-token"') >= 10
 
 
-def test_cli_typos_pair_accuracy_and_detection(trained_path, tmp_path):
+def test_cli_typos_pair_accuracy_and_correction(trained_path, tmp_path):
     pairs = tmp_path / "pairs.jsonl"
     rows = [
         {"original": "我们今天去公园玩。", "corrupted": "我们今天去公圆玩。", "start": 6, "end": 7},
@@ -113,8 +113,13 @@ def test_cli_typos_pair_accuracy_and_detection(trained_path, tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
     assert metrics["pairs"] == 2 and metrics["original_more_probable"] == 1.0
-    assert metrics["detection"]["recall"] == 1.0 and metrics["detection"]["suggestion_restores"] == 1.0
-    assert "detection.f1" in result.output
+    # both typos corrected to exactly the original, and neither clean twin changed
+    correction = metrics["correction"]
+    assert correction["recall"] == 1.0 and correction["precision"] == 1.0 and correction["clean_changed"] == 0.0
+    assert correction["detection_recall"] == 1.0
+    # a threshold above every gain corrects nothing; the sweep says so
+    assert metrics["correction_sweep"][-1]["threshold"] == 20.0
+    assert "correction.f1" in result.output
     pairs.write_text('{"original": "x"}\n', encoding="utf8")
     bad = invoke("typos", trained_path, pairs)
     assert bad.exit_code == 1 and "error:" in bad.output
@@ -129,3 +134,20 @@ def test_cli_score_detect_odd(trained_path, tmp_path):
     assert [(t["text"], t["suggestion"]) for t in tokens if t["odd"]] == [("公圆", "公园")]
     assert invoke("score", trained_path, path, "-o", out).exit_code == 0
     assert all("odd" not in t for t in json.loads(out.read_text())["sentences"][0]["tokens"])
+
+
+def test_cli_correct_one_line_per_line_and_jsonl_edits(trained_path, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("我们今天去公圆玩。\n\n我们今天去公园玩。\n", encoding="utf8")
+    out = tmp_path / "out.txt"
+    result = invoke("correct", trained_path, path, "-o", out)
+    assert result.exit_code == 0, result.output
+    # the typo is corrected, the empty line stays, the clean line comes back unchanged
+    assert out.read_text(encoding="utf8").split("\n") == ["我们今天去公园玩。", "", "我们今天去公园玩。", ""]
+    assert invoke("correct", trained_path, path, "-o", out, "--jsonl").exit_code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf8").splitlines()]
+    assert [r["line"] for r in rows] == [1, 2, 3]
+    edit = rows[0]["edits"]
+    assert len(edit) == 1 and edit[0]["start"] == 5 and edit[0]["end"] == 7
+    assert edit[0]["text"] == "公圆" and edit[0]["suggestion"] == "公园" and edit[0]["gain"] > 0
+    assert rows[2]["edits"] == [] and rows[2]["corrected"] == rows[2]["text"]

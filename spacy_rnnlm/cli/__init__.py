@@ -1,4 +1,4 @@
-"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, generate, evaluate and rank from the shell.
+"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate and rank from the shell.
 
 Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
 the user can fix become one line on stderr and exit status 1, never a traceback.
@@ -56,6 +56,25 @@ def score_cli(
     _finish(errors)
 
 
+@app.command("correct")
+def correct_cli(
+    model: str = MODEL,
+    input_path: Optional[Path] = INPUT,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default: stdout)"),
+    jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per line: text, corrected text and the edits with offsets"),
+    batch_size: int = typer.Option(64, "--batch-size", "-b"),
+):
+    """Correct spelling slips: one corrected line per input line; clean lines come back unchanged."""
+    errors = commands.ErrorLog()
+    out = output.open("w", encoding="utf8") if output else sys.stdout
+    try:
+        _run(commands.correct, model, input_path, out, jsonl=jsonl, batch_size=batch_size, errors=errors)
+    finally:
+        if output:
+            out.close()
+    _finish(errors)
+
+
 @app.command("generate")
 def generate_cli(
     model: str = MODEL,
@@ -97,10 +116,10 @@ def typos_cli(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON"),
     batch_size: int = typer.Option(64, "--batch-size", "-b"),
 ):
-    """Typo pairs: how often the original beats its corrupted twin; odd-word detection P/R/F1."""
+    """Typo pairs: how often the original beats its corrupted twin; correction P/R/F1 (sentence and detection level)."""
     metrics = _run(commands.typos, model, pairs, batch_size=batch_size)
     rows = [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in metrics.items() if not isinstance(v, (dict, list))]
-    for name in ("detection", "detection_best"):
+    for name in ("correction", "correction_best"):
         if name in metrics:
             rows += [(f"{name}.{k}", f"{v:.4f}") for k, v in metrics[name].items()]
     msg.table(rows, header=("metric", "value"), divider=True)

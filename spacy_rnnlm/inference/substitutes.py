@@ -1,0 +1,92 @@
+"""Substitutes: words that could stand in place of a token, drawn from both sides of it.
+
+The distribution drawn from, at a position holding word o (all terms in nats):
+    score(w) = log P_fill(w | left, right) + similarity × cos(e_w, e_o) + synonym_bonus × [w ∈ syn(o)]
+    q(w) = softmax(score / temperature) over a pool: the `pool` words the fill-in head finds most
+           likely there, and o's thesaurus synonyms (when the component has a thesaurus),
+with o itself and the special symbols left out. The fill-in term says how well w fits between
+its left and right context; the cosine of the model's input word embeddings and the thesaurus
+keep the meaning close to o (a continuation that fits but means something else ranks lower).
+`torch.multinomial` draws without replacement from q, with one seeded generator per sentence;
+`q(w)` is the probability reported.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from torch.nn import functional as F
+
+from ..models.pytorch.lstm_lm import LSTMLanguageModel, _row_chunks
+from ..thesaurus import Thesaurus
+from .fill import FULL_ROWS, full_logprobs
+
+
+def draw_substitutes(
+    module: LSTMLanguageModel,
+    feats: torch.Tensor,
+    originals: torch.Tensor,
+    lengths: List[int],
+    gens: List[torch.Generator],
+    *,
+    n: int,
+    pool: int,
+    temperature: float,
+    similarity: float,
+    synonym_bonus: float,
+    thesaurus: Optional[Thesaurus],
+    compute_dtype: Optional[torch.dtype] = None,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Draw `n` distinct substitutes for each row of fill-in features `feats` (rows, width),
+    whose words are `originals` (rows,); rows of sequence k are the k-th `lengths[k]` rows and
+    draw with `gens[k]`. RETURNS ids (rows, n) and their probabilities q (rows, n), most
+    probable first."""
+    rows = feats.shape[0]
+    n_special = module.n_special
+    pool = max(pool, n)
+    ids = torch.zeros((rows, n), dtype=torch.long, device=feats.device)
+    probs = torch.zeros((rows, n), dtype=torch.float32, device=feats.device)
+    if rows == 0 or n == 0:
+        return ids, probs
+    emb = F.normalize(module.embed.weight.detach().float(), dim=1)  # (vocab, embed)
+    with torch.inference_mode():
+        for lo, hi, pieces in _row_chunks(lengths, gens, FULL_ROWS):
+            lp = full_logprobs(module, feats[lo:hi], compute_dtype)  # (chunk, vocab)
+            orig = originals[lo:hi]
+            lp[:, :n_special] = float("-inf")
+            lp[torch.arange(hi - lo, device=lp.device), orig] = float("-inf")
+            cand = torch.topk(lp, min(pool, lp.shape[1] - n_special - 1), dim=1).indices  # (chunk, pool)
+            syn = _synonym_matrix(thesaurus, orig.tolist(), lp.device)  # (chunk, s), -1 = none
+            if syn.shape[1]:
+                cand = torch.cat([cand, syn.clamp_min(0)], dim=1)
+            score = lp.gather(1, cand)
+            if syn.shape[1]:
+                is_syn = torch.cat([torch.zeros_like(cand[:, : cand.shape[1] - syn.shape[1]], dtype=torch.bool), syn >= 0], 1)
+                score = score + synonym_bonus * is_syn
+                # a synonym already in the fill-in pool, and the padding, are not candidates twice
+                earlier = torch.ones(cand.shape[1], cand.shape[1], dtype=torch.bool, device=cand.device).tril(-1)
+                repeat = ((cand.unsqueeze(2) == cand.unsqueeze(1)) & earlier).any(2)
+                score = score.masked_fill(repeat | torch.cat([torch.zeros_like(repeat[:, :pool]), syn < 0], 1), float("-inf"))
+            known = orig >= n_special  # an unknown word has no embedding of its own
+            cos = (emb[cand] * emb[orig].unsqueeze(1)).sum(2) * known.unsqueeze(1)
+            score = score + similarity * cos
+            q = torch.softmax(score / temperature, dim=1)  # (chunk, candidates)
+            for start, end, gen in pieces:
+                k = min(n, int((q[start:end] > 0).sum(1).min()))
+                pick = torch.multinomial(q[start:end], k, replacement=False, generator=gen)
+                picked_q = q[start:end].gather(1, pick)
+                order = picked_q.argsort(dim=1, descending=True)
+                ids[lo + start : lo + end, :k] = cand[start:end].gather(1, pick.gather(1, order))
+                probs[lo + start : lo + end, :k] = picked_q.gather(1, order)
+    return ids, probs
+
+
+def _synonym_matrix(thesaurus: Optional[Thesaurus], originals: Sequence[int], device) -> torch.Tensor:
+    """Synonym ids of each original, right-padded with -1: (rows, most synonyms)."""
+    if thesaurus is None or not len(thesaurus):
+        return torch.zeros((len(originals), 0), dtype=torch.long, device=device)
+    lists = [thesaurus(o) for o in originals]
+    width = max((len(s) for s in lists), default=0)
+    out = torch.full((len(originals), width), -1, dtype=torch.long)
+    for row, syns in enumerate(lists):
+        if syns:
+            out[row, : len(syns)] = torch.tensor(syns)
+    return out.to(device)

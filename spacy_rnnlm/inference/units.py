@@ -1,0 +1,65 @@
+"""Units: the independently scored sequences of a doc (its sentences), their ids, and batching."""
+import zlib
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.tokens import Doc
+
+from ..extensions import sentence_spans
+from ..vocab import BOS_ID, EOS_ID, LMVocab
+
+
+@dataclass
+class Unit:
+    """One scored sequence of a doc: the indices of its counted tokens and what the model said."""
+
+    token_ids: List[int]
+    ids: Optional[numpy.ndarray] = None  # (n + 2,): <s>, the tokens' vocabulary ids, </s>
+    logprobs: Optional[numpy.ndarray] = None  # (n + 1,): each token, then the end of sentence
+    spelling: Optional[List[Optional[float]]] = None  # (n,): log P_spell of unknown words
+    # (n, k) each: alternatives as vocabulary ids and their probabilities (any context)
+    alt_ids: Optional[numpy.ndarray] = None
+    alt_probs: Optional[numpy.ndarray] = None
+    # corrections: (start token pos, end token pos, replacement text, gain in nats), positions in the unit
+    edits: List[Tuple[int, int, str, float]] = field(default_factory=list)
+    # (n,): for each word examined by the corrector, its best (gain, replacement); None if not examined
+    odd: Optional[List[Optional[Tuple[float, str]]]] = None
+
+
+def sequence_units(doc: Doc) -> List[List[int]]:
+    """Token indices of each independently scored sequence: the sentences if the doc has
+    sentence boundaries, else the whole doc; whitespace tokens are left out."""
+    units = [[t.i for t in span if not t.is_space] for span in sentence_spans(doc)]
+    return [unit for unit in units if unit]
+
+
+def encode(vocab: LMVocab, words: Iterable[str]) -> numpy.ndarray:
+    """`[<s>, ids…, </s>]` of a word sequence."""
+    return numpy.asarray([BOS_ID] + vocab.encode(words) + [EOS_ID], dtype="int64")
+
+
+def unit_seed(seed: int, words: Sequence[str]) -> int:
+    """Seed of a unit's draws: from the config seed and its text, nothing else (so draws do not
+    depend on the batch, the doc around the sentence, or the process)."""
+    text = "\x1f".join(words)
+    return (seed * 1_000_003 + zlib.crc32(text.encode("utf8"))) % (2**63)
+
+
+def batches_by_padded_size(order: List[int], lengths: List[int], max_padded: int) -> Iterator[List[int]]:
+    """Split `order` (indices sorted by length) into batches whose padded size stays within
+    `max_padded`; a single longer sequence gets a batch of its own."""
+    batch: List[int] = []
+    for i in order:
+        if batch and (len(batch) + 1) * lengths[i] > max_padded:
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch
+
+
+def length_batches(seqs: Sequence[Sequence[int]], max_padded: int) -> Iterator[List[int]]:
+    """Indices of `seqs` in length-sorted batches of bounded padded size."""
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    return batches_by_padded_size(order, [len(s) for s in seqs], max_padded)

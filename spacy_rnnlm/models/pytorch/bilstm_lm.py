@@ -1,0 +1,125 @@
+"""The two-direction language model: the forward LM of `LSTMLanguageModel`, a right-to-left
+network beside it, and a fill-in head that predicts a word from both of its sides.
+
+Knows nothing of spaCy or thinc. In the spirit of context2vec (Melamud et al. 2016) and ELMo
+(Peters et al. 2018): the word at position t is predicted from the forward state after w<t and
+the backward state after w>t, through the same adaptive softmax as the forward LM (one set of
+output word embeddings, one shared input embedding). The forward LM alone gives the sentence
+probability P(w_t | w<t) used by every score; the fill-in distribution P(w_t | w<t, w>t) serves
+substitutes and spelling correction, and the backward network runs only when they are asked for.
+"""
+from typing import List, NamedTuple, Optional, Tuple
+
+import torch
+from torch import nn
+
+from .lstm_lm import LSTMLanguageModel, make_rnn
+
+
+class TrainOutputs(NamedTuple):
+    """Training outputs, both (batch, seq_len) and 0.0 where there is nothing to predict."""
+
+    logprobs: torch.Tensor  # forward: log P(target_j | ids_<=j)
+    # fill-in: log P(target_j | both sides) / fill_share at the sampled word columns, 0 elsewhere
+    # (an unbiased estimate of the full sum: the loss keeps its scale whatever the share)
+    fill_logprobs: torch.Tensor
+
+
+class BiLSTMLanguageModel(LSTMLanguageModel):
+    """Forward LM + backward network + fill-in head over a closed vocabulary of `n_vocab` ids.
+
+    Sequences come as in `LSTMLanguageModel.forward`: `ids` = [<s>, w1 … wn] and `targets` =
+    [w1 … wn, </s>], right-padded. Column j of the fill-in outputs predicts `targets[:, j]` (a
+    word, never the final </s>) from the forward state after ids[:, :j+1] and the backward state
+    after the targets right of it.
+    """
+
+    def __init__(
+        self, n_vocab: int, *, backward_width: int = 0, fill_width: int = 0, fill_share: float = 1.0, **settings
+    ):
+        super().__init__(n_vocab, **settings)
+        if not 0.0 < fill_share <= 1.0:
+            raise ValueError(f"fill_share must be in (0, 1], not {fill_share}")
+        # Share of the words whose fill-in loss a training pass computes (a random subset each
+        # pass): the fill-in softmax is a large part of a step, and neighbouring positions share
+        # most of their context, so a subset teaches nearly as much for less time.
+        self.fill_share = fill_share
+        if self.decoder is not None and self.decoder.weight is self.embed.weight:
+            raise ValueError("tie_weights is not supported by the two-direction model")
+        embed_width = self.embed.embedding_dim
+        hidden_width, depth = self.lstm.hidden_size, self.lstm.num_layers
+        cell = "gru" if isinstance(self.lstm, nn.GRU) else "lstm"
+        dropout = self.drop.p
+        backward_width = backward_width or hidden_width
+        self.backward_rnn = make_rnn(cell, embed_width, backward_width, depth, dropout)
+        out_width = self.proj.out_features if self.proj is not None else hidden_width
+        # The fill-in head: [forward state; backward state] → a hidden layer → softmax features.
+        fill_width = fill_width or hidden_width
+        self.fill = nn.Sequential(
+            nn.Linear(hidden_width + backward_width, fill_width), nn.Tanh(), nn.Linear(fill_width, out_width)
+        )
+
+    # -- the two sides ----------------------------------------------------------------------------
+
+    def both_sides(self, ids: torch.Tensor, targets: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Raw states of both networks, aligned on target columns.
+
+        RETURNS: forward states (batch, seq_len, hidden) (column j has read ids[:, :j+1]),
+        backward states (batch, seq_len, hidden) (column j has read the targets right of column j,
+        read from the end), and the mask of the columns the fill-in head predicts (words).
+        """
+        lengths = (targets != self.pad_id).sum(1)  # (batch,) words + </s>
+        cols = torch.arange(targets.shape[1], device=targets.device).unsqueeze(0)  # (1, seq_len)
+        # Each row reversed within its own length, right-padded: the backward network reads
+        # </s>, wn, …, w1 and never sees padding or another row.
+        rev_index = (lengths.unsqueeze(1) - 1 - cols).clamp_min(0)
+        rev = targets.gather(1, rev_index).masked_fill(cols >= lengths.unsqueeze(1), self.pad_id)
+        h_fwd, _ = self.lstm(self.drop(self.embed(ids)))
+        h_rev, _ = self.backward_rnn(self.drop(self.embed(rev)))
+        # With L = length (words + </s>): column j's right context targets[j+1:L] is rev[:L-1-j],
+        # whose last state is index L - 2 - j.
+        back_index = (lengths.unsqueeze(1) - 2 - cols).clamp_min(0)
+        h_bwd = h_rev.gather(1, back_index.unsqueeze(2).expand(-1, -1, h_rev.shape[2]))
+        fill_mask = cols < (lengths.unsqueeze(1) - 1)
+        return h_fwd, h_bwd, fill_mask
+
+    def fill_features(self, h_fwd: torch.Tensor, h_bwd: torch.Tensor) -> torch.Tensor:
+        """Forward and backward states (…, hidden) → the fill-in head's softmax features (…, width)."""
+        return self.fill(self.drop(torch.cat([h_fwd, h_bwd], dim=-1)))
+
+    def forward_features(self, h_fwd: torch.Tensor) -> torch.Tensor:
+        """Forward states → the forward LM's softmax features (as `LSTMLanguageModel.hidden`)."""
+        h = self.drop(h_fwd)
+        return self.proj(h) if self.proj is not None else h
+
+    def fill_in(
+        self, ids: torch.Tensor, targets: torch.Tensor, compute_dtype: Optional[torch.dtype] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The fill-in side for inference: features of every word column, its mask, and the
+        forward log-probs of the targets (batch, seq_len) from the same pass."""
+        with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
+            h_fwd, h_bwd, fill_mask = self.both_sides(ids, targets)
+            feats = self.fill_features(h_fwd, h_bwd)
+            fwd_lps = self.observed_logprobs(self.forward_features(h_fwd), targets)
+        return feats, fill_mask, fwd_lps
+
+    def forward(self, ids: torch.Tensor, targets: torch.Tensor, fill: bool = False, **kwargs):
+        """With `fill`, the training pass of both objectives: `TrainOutputs` (forward and fill-in
+        log-probs of the targets). Otherwise the forward LM alone, exactly as
+        `LSTMLanguageModel.forward` (the backward network is not run)."""
+        if not fill:
+            return super().forward(ids, targets, **kwargs)
+        compute_dtype = kwargs.get("compute_dtype")
+        with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
+            h_fwd, h_bwd, fill_mask = self.both_sides(ids, targets)
+            fwd = self.observed_logprobs(self.forward_features(h_fwd), targets)
+            if self.training and self.fill_share < 1.0:
+                fill_mask = fill_mask & (torch.rand(fill_mask.shape, device=fill_mask.device) < self.fill_share)
+            fill_lps = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
+            if fill_mask.any():
+                feats = self.fill_features(h_fwd[fill_mask], h_bwd[fill_mask])  # (n_sampled, width)
+                fill_lps[fill_mask] = self.rows_logprobs(feats, targets[fill_mask]) / self.fill_share
+        return TrainOutputs(fwd, fill_lps)
+
+
+__all__: List[str] = ["BiLSTMLanguageModel", "TrainOutputs"]

