@@ -18,7 +18,26 @@ TRAIN_TEXTS = [
     "语言模型给句子一个概率。",
     "我们喜欢代码医生工作室。",
 ]
-TINY_MODEL = {"embed_width": 32, "hidden_width": 48, "depth": 2, "dropout": 0.0, "cutoffs": [40, 120]}
+TINY_MODEL = {
+    "embed_width": 32,
+    "hidden_width": 48,
+    "backward_width": 32,
+    "depth": 2,
+    "dropout": 0.0,
+    "cutoffs": [40, 120],
+    "fill_share": 1.0,
+}
+# the forward-only architecture of the first releases (its pipelines must keep loading and working)
+TINY_FORWARD_MODEL = {
+    "@architectures": "spacy-rnnlm.LSTMLanguageModel.v1",
+    "embed_width": 32,
+    "hidden_width": 48,
+    "depth": 2,
+    "dropout": 0.0,
+    "tie_weights": False,
+    "cutoffs": [40, 120],
+    "div_value": 4.0,
+}
 
 
 def blank_zh() -> Language:
@@ -26,9 +45,12 @@ def blank_zh() -> Language:
 
 
 def make_nlp(model=None, **cfg) -> Language:
+    """A blank pipeline with a tiny rnnlm: the default (two-direction) architecture with
+    TINY_MODEL's sizes updated by `model`, or exactly `model` when it names an architecture."""
     nlp = blank_zh()
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("rnnlm", config={"model": dict(TINY_MODEL, **(model or {})), **cfg})
+    config = dict(model) if model and "@architectures" in model else dict(TINY_MODEL, **(model or {}))
+    nlp.add_pipe("rnnlm", config={"model": config, **cfg})
     return nlp
 
 
@@ -36,12 +58,14 @@ def make_examples(nlp: Language, texts=TRAIN_TEXTS):
     return [Example(nlp.make_doc(t), nlp.make_doc(t)) for t in texts]
 
 
-def train(nlp: Language, texts=TRAIN_TEXTS, steps: int = 120, seed: int = 0):
+def train(nlp: Language, texts=TRAIN_TEXTS, steps: int = 120, seed: int = 0, **init):
     """Initialize and train like `spacy train`: the sentencizer annotates the predicted docs."""
     from thinc.api import Adam, fix_random_seed
 
     fix_random_seed(seed)
     nlp.config["training"]["annotating_components"] = ["sentencizer"]
+    if init:  # settings of RNNLM.initialize, as [initialize.components.rnnlm] gives them
+        nlp.config["initialize"]["components"]["rnnlm"] = init
     nlp.initialize(lambda: make_examples(nlp, texts))
     optimizer = Adam(0.01)
     rng = random.Random(seed)

@@ -54,17 +54,19 @@ def draw_substitutes(
             lp[:, :n_special] = float("-inf")
             lp[torch.arange(hi - lo, device=lp.device), orig] = float("-inf")
             cand = torch.topk(lp, min(pool, lp.shape[1] - n_special - 1), dim=1).indices  # (chunk, pool)
+            n_pool = cand.shape[1]
             syn = _synonym_matrix(thesaurus, orig.tolist(), lp.device)  # (chunk, s), -1 = none
             if syn.shape[1]:
                 cand = torch.cat([cand, syn.clamp_min(0)], dim=1)
             score = lp.gather(1, cand)
             if syn.shape[1]:
-                is_syn = torch.cat([torch.zeros_like(cand[:, : cand.shape[1] - syn.shape[1]], dtype=torch.bool), syn >= 0], 1)
+                is_syn = (cand.unsqueeze(2) == syn.unsqueeze(1)).any(2)  # (chunk, candidates)
                 score = score + synonym_bonus * is_syn
                 # a synonym already in the fill-in pool, and the padding, are not candidates twice
                 earlier = torch.ones(cand.shape[1], cand.shape[1], dtype=torch.bool, device=cand.device).tril(-1)
                 repeat = ((cand.unsqueeze(2) == cand.unsqueeze(1)) & earlier).any(2)
-                score = score.masked_fill(repeat | torch.cat([torch.zeros_like(repeat[:, :pool]), syn < 0], 1), float("-inf"))
+                padding = torch.cat([torch.zeros_like(repeat[:, :n_pool]), syn < 0], 1)
+                score = score.masked_fill(repeat | padding, float("-inf"))
             known = orig >= n_special  # an unknown word has no embedding of its own
             cos = (emb[cand] * emb[orig].unsqueeze(1)).sum(2) * known.unsqueeze(1)
             score = score + similarity * cos

@@ -405,9 +405,9 @@ class RNNLM(TrainablePipe):
                 self.spelling.logprob(w) if unit.ids[pos + 1] == UNK_ID and self.spelling else None
                 for pos, w in enumerate(ws)
             ]
-        substitutes = self.n_alternatives > 0 and self.alternatives_context == "both"
         module = torch_module(self.model)
         both_sides = self.has_fill_in
+        substitutes = self.n_alternatives > 0 and self.alternatives_context == "both" and both_sides
         if substitutes or self.detect_odd:
             feats = context_features(
                 module,

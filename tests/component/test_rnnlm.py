@@ -291,6 +291,10 @@ def test_rnnlm_invalid_settings():
         make_nlp(temperature=0)
     with pytest.raises(ValueError, match="E005"):
         make_nlp(n_alternatives=-1)
+    with pytest.raises(ValueError, match="E005"):
+        make_nlp(alternatives_context="right")
+    with pytest.raises(ValueError, match="E005"):
+        make_nlp(model={"cell": "rnn"})
 
 
 def test_rnnlm_extensions_registered_idempotently():
@@ -306,7 +310,8 @@ def test_rnnlm_extensions_registered_idempotently():
 
 def test_rnnlm_entry_points_listed():
     assert "rnnlm" in {e.name for e in entry_points(group="spacy_factories")}
-    assert "spacy-rnnlm.LSTMLanguageModel.v1" in {e.name for e in entry_points(group="spacy_architectures")}
+    names = {e.name for e in entry_points(group="spacy_architectures")}
+    assert {"spacy-rnnlm.LSTMLanguageModel.v1", "spacy-rnnlm.BiLSTMLanguageModel.v1"} <= names
 
 
 def test_rnnlm_scorer_reports_perplexity_and_higher_is_better_score(trained_nlp):
@@ -377,3 +382,74 @@ def test_rnnlm_odd_words_off_by_default(trained_nlp):
     doc = trained_nlp("我们今天去公圆玩。")
     assert doc._.lm_odd_tokens is None and all(t._.lm_is_odd is None for t in doc)
     assert all(t._.lm_suggestion is None for t in doc)
+
+
+@pytest.fixture(scope="module")
+def with_thesaurus():
+    """A tiny two-direction pipeline initialized with the Cilin thesaurus."""
+    nlp = make_nlp(alternatives_synonym_bonus=1000.0)  # the overfit model is very sure of its words
+    train(nlp, thesaurus="cilin", min_freq=1)
+    return nlp
+
+
+def test_rnnlm_substitutes_come_from_both_sides_and_the_thesaurus(with_thesaurus, tmp_path):
+    nlp = with_thesaurus
+    lm = nlp.get_pipe("rnnlm")
+    assert lm.has_fill_in and lm.thesaurus is not None
+    assert "好" in {lm.lm_vocab.words[i] for i in lm.thesaurus(lm.lm_vocab.index["喜欢"])}
+    doc = nlp("我们喜欢代码医生工作室。")
+    token = next(t for t in doc if t.text == "喜欢")
+    # with a bonus larger than any difference in fit, the thesaurus's synonym comes first
+    assert token._.lm_alternatives[0][0] == "好"
+    probs = [p for _, p in token._.lm_alternatives]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    # "left" gives continuations from P(w | left context), drawn through the other path
+    left = spacy.load(_saved(nlp, tmp_path), config={"components": {"rnnlm": {"alternatives_context": "left"}}})
+    left_doc = left("我们喜欢代码医生工作室。")
+    assert [t._.lm_logprob for t in left_doc] == pytest.approx([t._.lm_logprob for t in doc], abs=1e-5)
+    assert [t._.lm_alternatives for t in left_doc] != [t._.lm_alternatives for t in doc]
+    # the thesaurus and the sound table travel with the weights
+    again = spacy.load(_saved(nlp, tmp_path))
+    assert again.get_pipe("rnnlm").thesaurus.synonyms == lm.thesaurus.synonyms
+    assert again.get_pipe("rnnlm").sounds.readings == lm.sounds.readings
+    assert_same_scores(again("我们喜欢代码医生工作室。"), doc)
+
+
+def _saved(nlp, tmp_path):
+    path = tmp_path / "nlp"
+    if not path.exists():
+        nlp.to_disk(path)
+    return path
+
+
+def test_rnnlm_forward_only_model_still_trains_scores_and_corrects(tmp_path):
+    """Pipelines of the first releases (LSTMLanguageModel.v1) keep working under the new
+    defaults: left-context alternatives, correction from the left context."""
+    from ..conftest import TINY_FORWARD_MODEL
+
+    nlp = make_nlp(model=TINY_FORWARD_MODEL, detect_odd=True)
+    history = train(nlp)
+    assert history[-1] < history[0] / 3
+    assert not nlp.get_pipe("rnnlm").has_fill_in
+    doc = check_overfitted(nlp)
+    assert all(len(t._.lm_alternatives) == 5 for t in doc)
+    assert doc._.lm_corrected == doc.text
+    nlp.to_disk(tmp_path / "old")
+    assert_same_scores(spacy.load(tmp_path / "old")(TRAIN_TEXTS[1]), doc)
+
+
+def test_rnnlm_corrected_text_and_clean_sentences_unchanged(trained_path):
+    nlp = spacy.load(trained_path, config={"components": {"rnnlm": {"detect_odd": True}}})
+    for text in TRAIN_TEXTS:
+        doc = nlp(text)
+        assert doc._.lm_corrected == text and doc._.lm_corrections == []
+    doc = nlp("我们今天去公圆玩。天气很号。")
+    assert doc._.lm_corrected == "我们今天去公园玩。天气很好。"
+    assert [(e["start"], e["end"], e["text"], e["suggestion"]) for e in doc._.lm_corrections] == [
+        (5, 7, "公圆", "公园"),
+        (12, 13, "号", "好"),
+    ]
+    assert trained_path and spacy.load(trained_path)("我们今天去公圆玩。")._.lm_corrected is None
+    for text in BAD_INPUTS.values():  # no crash, nothing invented
+        doc = nlp(text)
+        assert doc._.lm_corrected == text or doc._.lm_corrections

