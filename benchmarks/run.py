@@ -5,10 +5,13 @@
 (or `python -m spacy project run benchmark`, which trains the default model first if needed).
 Sections, each timed in this run so ratios hold on a noisy machine:
 - machine: CPU, cores, versions, and the matrix-multiply GFLOP/s this process reaches (fp32, bf16);
-- scoring: `nlp.pipe` on the test texts with alternatives off and with 5, next to the tokenizer
-  alone on the same texts; tokens/s, chars/s, and the model's achieved GFLOP/s;
+- scoring: `nlp.pipe` on the test texts with alternatives off, with 5 from both sides
+  (substitutes) and with 5 from the left context, and with correction on, next to the tokenizer
+  alone on the same texts; tokens/s, chars/s, sentences/s, and the model's achieved GFLOP/s;
 - training: `spacy train`'s own loop (`train_while_improving`) against a plain PyTorch loop that
   trains the same `nn.Module` on the same batches, already as tensors: tokens/s and the overhead;
+  and the plain loop on fresh models of the same sizes: forward only, two directions with LSTM
+  cells, two directions with GRU cells;
 - quality: test perplexity (unknown words as `<unk>`, as KenLM counts them with the same
   vocabulary; and open-vocabulary), bits per character (open vocabulary), and the
   dev-perplexity curve of the training run against wall-clock minutes (from the logger's
@@ -34,8 +37,9 @@ import torch
 
 from spacy_rnnlm.evaluation import evaluate_texts, find_rnnlm
 from spacy_rnnlm.models.architectures import torch_module
+from spacy_rnnlm.inference.units import batches_by_padded_size
+from spacy_rnnlm.models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from spacy_rnnlm.models.pytorch.lstm_lm import LSTMLanguageModel
-from spacy_rnnlm.pipeline.lm import _batches_by_padded_size
 
 KENLM_TEST_PERPLEXITY = 219.0  # 5-gram KenLM on the train split, same vocabulary (issue 5)
 PYTORCH_EXAMPLES_TOKENS_PER_SECOND = 1300.0  # pytorch/examples word_language_model, 2 cores (issue 5)
@@ -86,10 +90,7 @@ def matmul_gflops(dtype: torch.dtype, n: int = 1024, seconds: float = 2.0) -> fl
 def model_flops_per_token(module: LSTMLanguageModel, cluster_shares: List[float]) -> float:
     """Multiply-adds ×2 per scored token (forward): LSTM layers, projection, and the output
     layer's head plus each cluster weighted by the share of tokens that fall in it."""
-    flops = 0.0
-    for layer in range(module.lstm.num_layers):
-        inp = module.lstm.input_size if layer == 0 else module.lstm.hidden_size
-        flops += 2 * 4 * module.lstm.hidden_size * (inp + module.lstm.hidden_size)
+    flops = rnn_flops(module.lstm)
     if module.proj is not None:
         flops += 2 * module.proj.in_features * module.proj.out_features
     if module.adaptive is not None:
@@ -99,6 +100,27 @@ def model_flops_per_token(module: LSTMLanguageModel, cluster_shares: List[float]
             flops += share * sum(2 * lin.in_features * lin.out_features for lin in tail)
     else:
         flops += 2 * module.decoder.in_features * module.decoder.out_features
+    return flops
+
+
+def rnn_flops(rnn: torch.nn.RNNBase) -> float:
+    gates = 4 if isinstance(rnn, torch.nn.LSTM) else 3
+    flops = 0.0
+    for layer in range(rnn.num_layers):
+        inp = rnn.input_size if layer == 0 else rnn.hidden_size
+        flops += 2 * gates * rnn.hidden_size * (inp + rnn.hidden_size)
+    return flops
+
+
+def training_flops_per_token(module: LSTMLanguageModel, cluster_shares: List[float]) -> float:
+    """Forward multiply-adds ×2 per training token: the forward LM, and for a two-direction
+    model the backward network and the fill-in head with its softmax on `fill_share` of the words."""
+    flops = model_flops_per_token(module, cluster_shares)
+    if isinstance(module, BiLSTMLanguageModel):
+        flops += rnn_flops(module.backward_rnn)
+        head = sum(2 * lin.in_features * lin.out_features for lin in module.fill if isinstance(lin, torch.nn.Linear))
+        softmax = model_flops_per_token(module, cluster_shares) - rnn_flops(module.lstm)
+        flops += module.fill_share * (head + softmax)
     return flops
 
 
@@ -129,24 +151,23 @@ def bench_scoring(nlp, texts: List[str], flops_per_token: float) -> Dict[str, An
     seconds = time.perf_counter() - start
     out["tokens"] = n_tokens
     out["tokenizer"] = {"tokens_per_second": n_tokens / seconds, "chars_per_second": n_chars / seconds}
-    for n_alt in (0, 5):
-        lm.n_alternatives = n_alt
+    for name, n_alt, context, detect in (
+        ("alternatives_0", 0, "both", False),
+        ("alternatives_5", 5, "both", False),
+        ("alternatives_5_left", 5, "left", False),
+        ("correction", 0, "both", True),
+    ):
+        lm.n_alternatives, lm.alternatives_context, lm.detect_odd = n_alt, context, detect
         start = time.perf_counter()
-        for _ in nlp.pipe(texts, batch_size=256):
-            pass
+        n_sents = sum(len(doc._.lm_scores["ends"]) for doc in nlp.pipe(texts, batch_size=256))
         seconds = time.perf_counter() - start
-        out[f"alternatives_{n_alt}"] = {
+        out[name] = {
             "tokens_per_second": n_tokens / seconds,
             "chars_per_second": n_chars / seconds,
+            "sentences_per_second": n_sents / seconds,
             "model_gflops": flops_per_token * n_tokens / seconds / 1e9,
         }
-    # odd-word detection (off by default) rescores sentences: timed on a slice
-    lm.n_alternatives, lm.detect_odd = 0, True
-    some = texts[:1000]
-    start = time.perf_counter()
-    n_some = sum(len(doc) for doc in nlp.pipe(some, batch_size=256))
-    out["odd_word_detection"] = {"texts": len(some), "tokens_per_second": n_some / (time.perf_counter() - start)}
-    lm.detect_odd = False
+    lm.n_alternatives, lm.alternatives_context, lm.detect_odd = 5, "both", False
     return out
 
 
@@ -205,7 +226,7 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
         windows = lm._training_windows(docs)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         groups = []
-        for group in _batches_by_padded_size(order, [len(w) for w in windows], lm.batch_tokens):
+        for group in batches_by_padded_size(order, [len(w) for w in windows], lm.batch_tokens):
             width = max(len(windows[i]) for i in group) - 1
             ids = torch.zeros((len(group), width), dtype=torch.long)
             tgt = torch.zeros((len(group), width), dtype=torch.long)
@@ -215,20 +236,22 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
             groups.append((ids, tgt))
         tensors.append((groups, sum(len(w) - 1 for w in windows)))
     module = torch_module(lm.model)
-    settings = {k: v for k, v in lm.model.attrs["settings"].items()}
-    plain = LSTMLanguageModel(module.n_vocab, pad_id=module.pad_id, n_special=module.n_special, **settings)
+    settings = dict(lm.model.attrs["settings"])
+    plain = type(module)(module.n_vocab, pad_id=module.pad_id, n_special=module.n_special, **settings)
     plain.load_state_dict(module.state_dict())
-    plain.train()
-    opt = torch.optim.Adam(plain.parameters(), lr=1e-4)
-    start = time.perf_counter()
-    for groups, n_total in tensors:
-        for ids, tgt in groups:
-            loss = -plain(ids, tgt).sum() / n_total
-            loss.backward()
-        torch.nn.utils.clip_grad_norm_(plain.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    plain_seconds = time.perf_counter() - start
+    plain_seconds = plain_training_seconds(plain, tensors)
+    variants = {}
+    if isinstance(module, BiLSTMLanguageModel):
+        # the same sizes, fresh weights: the cost of the backward direction, and LSTM vs GRU cells
+        forward = {k: v for k, v in settings.items() if k not in ("cell", "backward_width", "fill_width", "fill_share")}
+        for name, cls, extra in (
+            ("forward_only_lstm", LSTMLanguageModel, {}),
+            ("two_directions_lstm", BiLSTMLanguageModel, {**settings, "cell": "lstm"}),
+            ("two_directions_gru", BiLSTMLanguageModel, {**settings, "cell": "gru"}),
+        ):
+            torch.manual_seed(0)
+            model = cls(module.n_vocab, pad_id=module.pad_id, n_special=module.n_special, **(extra or forward))
+            variants[name] = words / plain_training_seconds(model, tensors)
     return {
         "steps": steps,
         "tokens": words,
@@ -236,7 +259,29 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
         "plain_torch_tokens_per_second": words / plain_seconds,
         "overhead": spacy_seconds / plain_seconds - 1.0,
         "vs_pytorch_examples": words / spacy_seconds / PYTORCH_EXAMPLES_TOKENS_PER_SECOND,
+        "plain_torch_tokens_per_second_by_architecture": variants,
     }
+
+
+def plain_training_seconds(model: LSTMLanguageModel, tensors: List[Any]) -> float:
+    """Seconds for the plain torch loop over the padded batches: the component's loss (forward
+    NLL, plus the fill-in NLL for a two-direction model), global-norm clipping, one Adam step."""
+    model.train()
+    fill = isinstance(model, BiLSTMLanguageModel)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    start = time.perf_counter()
+    for groups, n_total in tensors:
+        for ids, tgt in groups:
+            if fill:
+                out = model(ids, tgt, fill=True)
+                loss = -(out.logprobs.sum() + out.fill_logprobs.sum()) / n_total
+            else:
+                loss = -model(ids, tgt).sum() / n_total
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return time.perf_counter() - start
 
 
 def bench_resources(model_path: str, texts_path: str) -> Dict[str, Any]:
@@ -309,8 +354,9 @@ def main() -> None:
     }
     del nlp
     result["training"] = bench_training(args.model, args.config, args.train, args.train_steps, warmup=3)
-    result["training"]["model_gflops_plain"] = 3 * flops * result["training"]["plain_torch_tokens_per_second"] / 1e9
-    result["training"]["model_gflops_spacy"] = 3 * flops * result["training"]["spacy_loop_tokens_per_second"] / 1e9
+    train_flops = training_flops_per_token(module, shares)
+    result["training"]["model_gflops_plain"] = 3 * train_flops * result["training"]["plain_torch_tokens_per_second"] / 1e9
+    result["training"]["model_gflops_spacy"] = 3 * train_flops * result["training"]["spacy_loop_tokens_per_second"] / 1e9
     result["resources"] = bench_resources(args.model, args.test)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     srsly.write_json(args.output, result)
@@ -325,19 +371,30 @@ def table(r: Dict[str, Any]) -> str:
         ("matmul GFLOP/s fp32 / bf16", f"{m['gflops_matmul_fp32']:.0f} / {m['gflops_matmul_bf16']:.0f}"),
         ("tokenizer only", f"{s['tokenizer']['tokens_per_second']:,.0f} tok/s, {s['tokenizer']['chars_per_second']:,.0f} chars/s"),
     ]
-    for n in (0, 5):
-        a = s[f"alternatives_{n}"]
+    tok = s["tokenizer"]["tokens_per_second"]
+    off = s["alternatives_0"]["tokens_per_second"]
+    for key, label in (
+        ("alternatives_0", "scoring, 0 alternatives"),
+        ("alternatives_5", "scoring, 5 substitutes (both sides)"),
+        ("alternatives_5_left", "scoring, 5 alternatives (left context)"),
+        ("correction", "scoring with correction on"),
+    ):
+        a = s[key]
         rows.append(
             (
-                f"scoring, {n} alternatives",
-                f"{a['tokens_per_second']:,.0f} tok/s, {a['chars_per_second']:,.0f} chars/s, model {a['model_gflops']:.1f} GFLOP/s",
+                label,
+                f"{a['tokens_per_second']:,.0f} tok/s ({a['tokens_per_second'] / tok:.1%} of tokenizer, "
+                f"{a['tokens_per_second'] / off:.0%} of scoring), {a['sentences_per_second']:,.0f} sentences/s",
             )
         )
     rows += [
-        ("odd-word detection on", f"{s['odd_word_detection']['tokens_per_second']:,.0f} tok/s (first {s['odd_word_detection']['texts']} texts)"),
         ("training, spaCy loop", f"{t['spacy_loop_tokens_per_second']:,.0f} tok/s ({t['vs_pytorch_examples']:.1f}x pytorch/examples), {t['model_gflops_spacy']:.1f} GFLOP/s"),
         ("training, plain torch loop", f"{t['plain_torch_tokens_per_second']:,.0f} tok/s, {t['model_gflops_plain']:.1f} GFLOP/s"),
         ("thinc/spaCy overhead", f"{100 * t['overhead']:.1f}%"),
+    ]
+    for name, speed in t["plain_torch_tokens_per_second_by_architecture"].items():
+        rows.append((f"training, plain loop, {name.replace('_', ' ')}", f"{speed:,.0f} tok/s (fresh weights, same batches)"))
+    rows += [
         ("test perplexity, <unk> as a word", f"{q['test_perplexity']:.2f} ({q['vs_kenlm']:.2f} x KenLM's {KENLM_TEST_PERPLEXITY:.0f})"),
         ("test perplexity, open vocabulary", f"{q['test_perplexity_open_vocab']:.2f}"),
         ("test bits per char (open vocab.)", f"{q['test_bits_per_char']:.3f}"),

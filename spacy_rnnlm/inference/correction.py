@@ -3,8 +3,9 @@ changes that make the sentence much more probable.
 
 Per sentence (a unit):
 1. *Detection.* A Chinese word is examined when the fill-in head, which sees both of its sides,
-   finds it far less likely than its best word there (more than `margin` nats), or when it is
-   unknown to the vocabulary (then spelled out: log P(<unk>) + log P_spell).
+   finds it far less likely than its best word there among the frequent words (the adaptive
+   softmax's head and first cluster; more than `margin` nats), or when it is unknown to the
+   vocabulary (then spelled out: log P(<unk>) + log P_spell).
 2. *Candidates* (a noisy channel: each needs a plausible slip):
    - vocabulary words of the same length one character away, the change costing `costs[SAME]`,
      `costs[NEAR]` or `costs[OTHER]` nats by how alike the two characters sound (sounds.py);
@@ -27,7 +28,7 @@ import torch
 
 from ..sounds import OTHER, Sounds, is_cjk
 from ..vocab import SPECIALS, UNK_ID, LMVocab
-from .fill import FULL_ROWS
+from .fill import FULL_ROWS, PoolLogprobs
 from .units import Unit
 
 _WILDCARD = "\x00"
@@ -79,7 +80,7 @@ def change_cost(old: str, new: str, sounds: Sounds, costs: Sequence[float]) -> O
 def find_corrections(
     units: Sequence[Unit],
     words: Sequence[Sequence[str]],
-    fill_lps: Callable[[List[Tuple[int, int]]], torch.Tensor],
+    fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
     score_sequences: Callable[[List[numpy.ndarray]], List[float]],
     vocab: LMVocab,
     sounds: Sounds,
@@ -91,8 +92,8 @@ def find_corrections(
     threshold: float,
 ) -> None:
     """Set `unit.odd` (per word: best (gain, replacement) of the words examined) and `unit.edits`
-    for each unit. `words[k]` are unit k's token texts; `fill_lps(pairs)` gives the full fill-in
-    log-prob rows (len(pairs), vocab) of (unit, position) pairs; `score_sequences` the forward
+    for each unit. `words[k]` are unit k's token texts; `fill_levels(pairs)` gives the fill-in
+    log-probs (`PoolLogprobs`) of (unit, position) pairs; `score_sequences` the forward
     closed-vocabulary log-prob of id sequences."""
     checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w)]
     for unit in units:
@@ -103,7 +104,7 @@ def find_corrections(
     cands: List[Candidate] = []
     for lo in range(0, len(checked), FULL_ROWS):
         cands.extend(
-            _candidates(checked[lo : lo + FULL_ROWS], units, words, fill_lps, vocab, sounds, neighbors, margin, costs, n_candidates)
+            _candidates(checked[lo : lo + FULL_ROWS], units, words, fill_levels, vocab, sounds, neighbors, margin, costs, n_candidates)
         )
     if not cands:
         return
@@ -130,7 +131,7 @@ def _candidates(
     checked: List[Tuple[int, int]],
     units: Sequence[Unit],
     words: Sequence[Sequence[str]],
-    fill_lps: Callable[[List[Tuple[int, int]]], torch.Tensor],
+    fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
     vocab: LMVocab,
     sounds: Sounds,
     neighbors: NeighborIndex,
@@ -139,23 +140,33 @@ def _candidates(
     n_candidates: int,
 ) -> List[Candidate]:
     """Detection and candidates for the (unit, position) pairs `checked` (one chunk of rows)."""
-    rows = fill_lps(checked)  # (checked, vocab)
-    word_ids = torch.tensor([int(units[k].ids[p + 1]) for k, p in checked], device=rows.device)
-    spelling = torch.tensor([units[k].spelling[p] or 0.0 for k, p in checked], device=rows.device)
-    observed = (rows.gather(1, word_ids.unsqueeze(1)).squeeze(1) + spelling).tolist()
-    best = rows[:, len(SPECIALS) :].max(1).values.tolist()
+    levels = fill_levels(checked)
+    word_ids = torch.tensor([int(units[k].ids[p + 1]) for k, p in checked], device=levels.head.device)
+    spelling = torch.tensor([units[k].spelling[p] or 0.0 for k, p in checked], device=levels.head.device)
+    observed = (levels.lookup(word_ids.unsqueeze(1)).squeeze(1) + spelling).tolist()
+    # the best word among the pool's (the frequent words): what a slip is usually of
+    best = levels.top(1, torch.full_like(word_ids, -1), len(SPECIALS))[1][:, 0].tolist()
+    suspicious = [b - o > margin or w == UNK_ID for b, o, w in zip(best, observed, word_ids.tolist())]
+    alike = [_alike_words(words[k][p], vocab, sounds, neighbors) if s else [] for (k, p), s in zip(checked, suspicious)]
+    width = max((len(a) for a in alike), default=0)
+    fits: List[List[float]] = [[] for _ in checked]
+    if width:
+        padded = torch.zeros((len(checked), width), dtype=torch.long, device=word_ids.device)
+        for row, ids in enumerate(alike):
+            padded[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        fits = levels.lookup(padded).tolist()
     cands: List[Candidate] = []
     for row, (k, p) in enumerate(checked):
-        if best[row] - observed[row] <= margin and int(word_ids[row]) != UNK_ID:
+        if not suspicious[row]:
             continue
         unit, ws = units[k], words[k]
         word = ws[p]
         # one word for one word, ranked by the fill-in head, which must prefer the candidate
         scored = []
-        for idx in _alike_words(word, vocab, sounds, neighbors):
+        for j, idx in enumerate(alike[row]):
             cost = change_cost(word, vocab.words[idx], sounds, costs)
             if cost is not None:
-                fit = float(rows[row, idx])
+                fit = fits[row][j]
                 if fit > observed[row]:
                     scored.append((fit - cost, idx, cost))
         for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:

@@ -4,11 +4,13 @@ From both sides (the two-direction model's fill-in head), or from the left alone
 LM, for a one-direction model). One pass per batch of units (length-sorted, bounded padded size);
 the forward log-probs come from the same pass, so nothing runs twice when scores are also needed.
 """
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from torch.nn import functional as F
 
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
+from ..models.pytorch.adaptive_draws import head_logprobs
 from ..models.pytorch.lstm_lm import LSTMLanguageModel
 from ..models.wrapper import pad_sequences
 from .units import Unit, length_batches
@@ -59,3 +61,91 @@ def full_logprobs(
         feats.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None
     ):
         return torch.cat([module.log_probs(feats[i : i + FULL_ROWS]).float() for i in range(0, feats.shape[0], FULL_ROWS)])
+
+
+class PoolLogprobs:
+    """Exact log-probs of chosen words for rows of softmax features, level by level.
+
+    With an adaptive softmax, the head (frequent words and one entry per cluster) is computed
+    for every row, and a cluster only for the rows that need one of its words: a substitute pool
+    or a correction candidate needs a few exact log-probs, not the whole 30k-word row.
+    `pool_clusters` clusters are computed for every row (they take part in `top`).
+    """
+
+    def __init__(self, module: LSTMLanguageModel, feats: torch.Tensor, compute_dtype: Optional[torch.dtype], pool_clusters: int = 1):
+        self.module, self.feats, self.dtype = module, feats, compute_dtype
+        self.adaptive = module.adaptive
+        with self._precision():
+            if self.adaptive is None:
+                self.head = module.log_probs(feats).float()  # (rows, vocab): no levels
+                self.tables = []
+            else:
+                self.head = head_logprobs(self.adaptive, feats)  # (rows, shortlist + clusters)
+                self.tables = [self._cluster(c, None) for c in range(min(pool_clusters, self.adaptive.n_clusters))]
+
+    def _precision(self):
+        enabled = self.dtype is not None
+        return torch.autocast(self.feats.device.type, dtype=self.dtype or torch.float32, enabled=enabled)
+
+    def _cluster(self, c: int, rows: Optional[torch.Tensor]) -> torch.Tensor:
+        """log P(w) of cluster c's words for `rows` (all if None): (rows, cluster size)."""
+        a = self.adaptive
+        short = a.shortlist_size
+        h = self.feats if rows is None else self.feats[rows]
+        head = self.head if rows is None else self.head[rows]
+        return F.log_softmax(a.tail[c](h).float(), dim=1) + head[:, short + c].unsqueeze(1)
+
+    @property
+    def pool_size(self) -> int:
+        """Words covered by `top`: the head's words and the pool clusters' words."""
+        if self.adaptive is None:
+            return self.head.shape[1]
+        return self.adaptive.cutoffs[len(self.tables)]
+
+    def top(self, k: int, exclude: torch.Tensor, n_special: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The `k` most likely words among the pool's (never a special nor the row's `exclude`
+        id): ids and log-probs, (rows, k), best first."""
+        if self.adaptive is None:
+            levels = [(0, self.head)]
+        else:
+            levels = [(0, self.head[:, : self.adaptive.shortlist_size])]
+            levels += [(self.adaptive.cutoffs[c], t) for c, t in enumerate(self.tables)]
+        ids, lps = [], []
+        for offset, table in levels:
+            table = table.clone()
+            if offset == 0:
+                table[:, :n_special] = float("-inf")
+            local = exclude - offset
+            inside = (local >= 0) & (local < table.shape[1])
+            r = inside.nonzero(as_tuple=True)[0]
+            table[r, local[r]] = float("-inf")
+            best = torch.topk(table, min(k, table.shape[1]), dim=1)
+            ids.append(best.indices + offset)
+            lps.append(best.values)
+        ids_t, lps_t = torch.cat(ids, 1), torch.cat(lps, 1)
+        best = torch.topk(lps_t, min(k, lps_t.shape[1]), dim=1)
+        return ids_t.gather(1, best.indices), best.values
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """log P(ids[r, j]) for every row r: (rows, m) ids → (rows, m) float32."""
+        if self.adaptive is None:
+            return self.head.gather(1, ids)
+        a = self.adaptive
+        short = a.shortlist_size
+        out = torch.full(ids.shape, float("-inf"), device=ids.device)
+        in_head = ids < short
+        out[in_head] = self.head.gather(1, ids.clamp_max(short - 1))[in_head]
+        for c in range(a.n_clusters):
+            lo, hi = a.cutoffs[c], a.cutoffs[c + 1]
+            sel = (ids >= lo) & (ids < hi)
+            if not sel.any():
+                continue
+            if c < len(self.tables):
+                out[sel] = self.tables[c].gather(1, (ids - lo).clamp(0, hi - lo - 1))[sel]
+                continue
+            rows = sel.any(1).nonzero(as_tuple=True)[0]
+            with self._precision():
+                table = self._cluster(c, rows)  # (len(rows), size)
+            sub = sel[rows]
+            out[rows] = torch.where(sub, table.gather(1, (ids[rows] - lo).clamp(0, hi - lo - 1)), out[rows])
+        return out

@@ -3,7 +3,10 @@
 The distribution drawn from, at a position holding word o (all terms in nats):
     score(w) = log P_fill(w | left, right) + similarity × cos(e_w, e_o) + synonym_bonus × [w ∈ syn(o)]
     q(w) = softmax(score / temperature) over a pool: the `pool` words the fill-in head finds most
-           likely there, and o's thesaurus synonyms (when the component has a thesaurus),
+           likely there among the adaptive softmax's head and first cluster (the 10,000 most
+           frequent words by default: a substitute is seldom one of the rarest words, and the
+           other clusters are then computed only where a synonym needs them), and o's
+           thesaurus synonyms (when the component has a thesaurus),
 with o itself and the special symbols left out. The fill-in term says how well w fits between
 its left and right context; the cosine of the model's input word embeddings and the thesaurus
 keep the meaning close to o (a continuation that fits but means something else ranks lower).
@@ -17,7 +20,7 @@ from torch.nn import functional as F
 
 from ..models.pytorch.lstm_lm import LSTMLanguageModel, _row_chunks
 from ..thesaurus import Thesaurus
-from .fill import FULL_ROWS, full_logprobs
+from .fill import FULL_ROWS, PoolLogprobs
 
 
 def draw_substitutes(
@@ -49,17 +52,14 @@ def draw_substitutes(
     emb = F.normalize(module.embed.weight.detach().float(), dim=1)  # (vocab, embed)
     with torch.inference_mode():
         for lo, hi, pieces in _row_chunks(lengths, gens, FULL_ROWS):
-            lp = full_logprobs(module, feats[lo:hi], compute_dtype)  # (chunk, vocab)
+            levels = PoolLogprobs(module, feats[lo:hi], compute_dtype)
             orig = originals[lo:hi]
-            lp[:, :n_special] = float("-inf")
-            lp[torch.arange(hi - lo, device=lp.device), orig] = float("-inf")
-            cand = torch.topk(lp, min(pool, lp.shape[1] - n_special - 1), dim=1).indices  # (chunk, pool)
+            cand, score = levels.top(pool, orig, n_special)  # (chunk, pool), best first
             n_pool = cand.shape[1]
-            syn = _synonym_matrix(thesaurus, orig.tolist(), lp.device)  # (chunk, s), -1 = none
+            syn = _synonym_matrix(thesaurus, orig.tolist(), cand.device)  # (chunk, s), -1 = none
             if syn.shape[1]:
                 cand = torch.cat([cand, syn.clamp_min(0)], dim=1)
-            score = lp.gather(1, cand)
-            if syn.shape[1]:
+                score = torch.cat([score, levels.lookup(syn.clamp_min(0))], dim=1)
                 is_syn = (cand.unsqueeze(2) == syn.unsqueeze(1)).any(2)  # (chunk, candidates)
                 score = score + synonym_bonus * is_syn
                 # a synonym already in the fill-in pool, and the padding, are not candidates twice

@@ -22,7 +22,7 @@ from ..errors import Errors, Warnings
 from ..extensions import SCORES, install_extensions, span_totals
 from ..generation import join_words, sample_continuations
 from ..inference.correction import NeighborIndex, find_corrections
-from ..inference.fill import context_features, full_logprobs
+from ..inference.fill import PoolLogprobs, context_features
 from ..inference.substitutes import draw_substitutes
 from ..inference.units import Unit, batches_by_padded_size, encode, length_batches, sequence_units, unit_seed
 from ..models.architectures import torch_module
@@ -482,19 +482,20 @@ class RNNLM(TrainablePipe):
         if self.sounds is None:  # a model saved before the sound table
             self.sounds = Sounds.build(set("".join(self.lm_vocab.words[len(SPECIALS) :])))  # type: ignore[union-attr]
         dtype = self._compute_dtype()
-        find_corrections(
-            units,
-            words,
-            lambda pairs: full_logprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
-            self._sequence_logprobs,
-            self.lm_vocab,  # type: ignore[arg-type]
-            self.sounds,
-            self._neighbors,
-            margin=self.odd_margin,
-            costs=self.odd_costs,
-            n_candidates=self.odd_candidates,
-            threshold=self.odd_threshold,
-        )
+        with torch.inference_mode():
+            find_corrections(
+                units,
+                words,
+                lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
+                self._sequence_logprobs,
+                self.lm_vocab,  # type: ignore[arg-type]
+                self.sounds,
+                self._neighbors,
+                margin=self.odd_margin,
+                costs=self.odd_costs,
+                n_candidates=self.odd_candidates,
+                threshold=self.odd_threshold,
+            )
 
     def _sequence_logprobs(self, seqs: List[numpy.ndarray]) -> List[float]:
         """Closed-vocabulary log-prob of each id sequence (its words and its end)."""
