@@ -77,123 +77,122 @@ def change_cost(old: str, new: str, sounds: Sounds, costs: Sequence[float]) -> O
     return costs[sounds.relation(*diff[0])]
 
 
-def find_corrections(
-    units: Sequence[Unit],
-    words: Sequence[Sequence[str]],
-    fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
-    score_sequences: Callable[[List[numpy.ndarray]], List[float]],
-    vocab: LMVocab,
-    sounds: Sounds,
-    neighbors: NeighborIndex,
-    *,
-    margin: float,
-    costs: Sequence[float],
-    n_candidates: int,
-    threshold: float,
-) -> None:
-    """Set `unit.odd` (per word: best (gain, replacement) of the words examined) and `unit.edits`
-    for each unit. `words[k]` are unit k's token texts; `fill_levels(pairs)` gives the fill-in
-    log-probs (`PoolLogprobs`) of (unit, position) pairs; `score_sequences` the forward
-    closed-vocabulary log-prob of id sequences."""
-    checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w)]
-    for unit in units:
-        unit.odd = [None] * len(unit.token_ids)
-        unit.edits = []
-    if not checked:
-        return
-    cands: List[Candidate] = []
-    for lo in range(0, len(checked), FULL_ROWS):
-        cands.extend(
-            _candidates(checked[lo : lo + FULL_ROWS], units, words, fill_levels, vocab, sounds, neighbors, margin, costs, n_candidates)
-        )
-    if not cands:
-        return
-    totals = score_sequences([c.seq for c in cands])
-    for cand, total in zip(cands, totals):
-        unit = units[cand.unit]
-        before = float(unit.logprobs.sum()) + sum(unit.spelling[p] or 0.0 for p in range(cand.start, cand.end))
-        cand.gain = total - before - cand.cost
-        replacement = vocab.words[cand.word_id]
-        for p in range(cand.start, cand.end):
-            if unit.odd[p] is None or cand.gain > unit.odd[p][0]:
-                unit.odd[p] = (cand.gain, replacement)
-    for cand in sorted(cands, key=lambda c: -c.gain):
-        if cand.gain <= threshold:
-            break
-        unit = units[cand.unit]
-        if all(cand.end <= s or cand.start >= e for s, e, _, _ in unit.edits):
-            unit.edits.append((cand.start, cand.end, vocab.words[cand.word_id], cand.gain))
-    for unit in units:
-        unit.edits.sort()
+class Corrector:
+    """Finds corrections with one vocabulary's neighbour index and sound table and the
+    component's settings (see the module docstring for what each setting does)."""
 
+    def __init__(
+        self,
+        vocab: LMVocab,
+        sounds: Sounds,
+        *,
+        margin: float,
+        costs: Sequence[float],
+        n_candidates: int,
+        threshold: float,
+    ):
+        self.vocab, self.sounds = vocab, sounds
+        self.neighbors = NeighborIndex(vocab)
+        self.margin, self.costs, self.n_candidates, self.threshold = margin, tuple(costs), n_candidates, threshold
 
-def _candidates(
-    checked: List[Tuple[int, int]],
-    units: Sequence[Unit],
-    words: Sequence[Sequence[str]],
-    fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
-    vocab: LMVocab,
-    sounds: Sounds,
-    neighbors: NeighborIndex,
-    margin: float,
-    costs: Sequence[float],
-    n_candidates: int,
-) -> List[Candidate]:
-    """Detection and candidates for the (unit, position) pairs `checked` (one chunk of rows)."""
-    levels = fill_levels(checked)
-    word_ids = torch.tensor([int(units[k].ids[p + 1]) for k, p in checked], device=levels.head.device)
-    spelling = torch.tensor([units[k].spelling[p] or 0.0 for k, p in checked], device=levels.head.device)
-    observed = (levels.lookup(word_ids.unsqueeze(1)).squeeze(1) + spelling).tolist()
-    # the best word among the pool's (the frequent words): what a slip is usually of
-    best = levels.top(1, torch.full_like(word_ids, -1), len(SPECIALS))[1][:, 0].tolist()
-    suspicious = [b - o > margin or w == UNK_ID for b, o, w in zip(best, observed, word_ids.tolist())]
-    alike = [_alike_words(words[k][p], vocab, sounds, neighbors) if s else [] for (k, p), s in zip(checked, suspicious)]
-    width = max((len(a) for a in alike), default=0)
-    fits: List[List[float]] = [[] for _ in checked]
-    if width:
-        padded = torch.zeros((len(checked), width), dtype=torch.long, device=word_ids.device)
-        for row, ids in enumerate(alike):
-            padded[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        fits = levels.lookup(padded).tolist()
-    cands: List[Candidate] = []
-    for row, (k, p) in enumerate(checked):
-        if not suspicious[row]:
-            continue
-        unit, ws = units[k], words[k]
-        word = ws[p]
-        # one word for one word, ranked by the fill-in head, which must prefer the candidate
-        scored = []
-        for j, idx in enumerate(alike[row]):
-            cost = change_cost(word, vocab.words[idx], sounds, costs)
-            if cost is not None:
-                fit = fits[row][j]
-                if fit > observed[row]:
-                    scored.append((fit - cost, idx, cost))
-        for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:
-            cands.append(Candidate(k, p, p + 1, idx, cost, _replace(unit.ids, p, p + 1, idx)))
-        # the word and a neighbour were one word before the slip
-        for start in (p - 1, p):
-            if start < 0 or start + 1 >= len(ws) or not (is_cjk(ws[start]) and is_cjk(ws[start + 1])):
+    def __call__(
+        self,
+        units: Sequence[Unit],
+        words: Sequence[Sequence[str]],
+        fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
+        score_sequences: Callable[[List[numpy.ndarray]], List[float]],
+    ) -> None:
+        """Set `unit.odd` (per word: best (gain, replacement) of the words examined) and
+        `unit.edits` for each unit. `words[k]` are unit k's token texts; `fill_levels(pairs)` gives
+        the fill-in log-probs of (unit, position) pairs; `score_sequences` the forward
+        closed-vocabulary log-prob of id sequences."""
+        checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w)]
+        for unit in units:
+            unit.odd = [None] * len(unit.token_ids)
+            unit.edits = []
+        cands: List[Candidate] = []
+        for lo in range(0, len(checked), FULL_ROWS):
+            cands.extend(self._candidates(checked[lo : lo + FULL_ROWS], units, words, fill_levels))
+        if not cands:
+            return
+        totals = score_sequences([c.seq for c in cands])
+        for cand, total in zip(cands, totals):
+            unit = units[cand.unit]
+            before = float(unit.logprobs.sum()) + sum(unit.spelling[p] or 0.0 for p in range(cand.start, cand.end))
+            cand.gain = total - before - cand.cost
+            replacement = self.vocab.words[cand.word_id]
+            for p in range(cand.start, cand.end):
+                if unit.odd[p] is None or cand.gain > unit.odd[p][0]:
+                    unit.odd[p] = (cand.gain, replacement)
+        for cand in sorted(cands, key=lambda c: -c.gain):
+            if cand.gain <= self.threshold:
+                break
+            unit = units[cand.unit]
+            if all(cand.end <= s or cand.start >= e for s, e, _, _ in unit.edits):
+                unit.edits.append((cand.start, cand.end, self.vocab.words[cand.word_id], cand.gain))
+        for unit in units:
+            unit.edits.sort()
+
+    def _candidates(
+        self,
+        checked: List[Tuple[int, int]],
+        units: Sequence[Unit],
+        words: Sequence[Sequence[str]],
+        fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
+    ) -> List[Candidate]:
+        """Detection and candidates for the (unit, position) pairs `checked` (one chunk of rows)."""
+        vocab, costs, n_candidates = self.vocab, self.costs, self.n_candidates
+        levels = fill_levels(checked)
+        word_ids = torch.tensor([int(units[k].ids[p + 1]) for k, p in checked], device=levels.head.device)
+        spelling = torch.tensor([units[k].spelling[p] or 0.0 for k, p in checked], device=levels.head.device)
+        observed = (levels.lookup(word_ids.unsqueeze(1)).squeeze(1) + spelling).tolist()
+        # the best word among the pool's (the frequent words): what a slip is usually of
+        best = levels.top(1, torch.full_like(word_ids, -1), len(SPECIALS))[1][:, 0].tolist()
+        suspicious = [b - o > self.margin or w == UNK_ID for b, o, w in zip(best, observed, word_ids.tolist())]
+        alike = [self._alike_words(words[k][p]) if s else [] for (k, p), s in zip(checked, suspicious)]
+        width = max((len(a) for a in alike), default=0)
+        fits: List[List[float]] = [[] for _ in checked]
+        if width:
+            padded = torch.zeros((len(checked), width), dtype=torch.long, device=word_ids.device)
+            for row, ids in enumerate(alike):
+                padded[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            fits = levels.lookup(padded).tolist()
+        cands: List[Candidate] = []
+        for row, (k, p) in enumerate(checked):
+            if not suspicious[row]:
                 continue
-            joined = ws[start] + ws[start + 1]
-            if len(joined) > 4:
-                continue
-            found = []
-            for idx in neighbors.neighbors(joined):
-                cost = change_cost(joined, vocab.words[idx], sounds, costs)
-                if cost is not None and cost < costs[OTHER]:
-                    found.append((cost, idx))
-            for cost, idx in sorted(found)[:n_candidates]:
-                cands.append(Candidate(k, start, start + 2, idx, cost, _replace(unit.ids, start, start + 2, idx)))
-    return cands
+            unit, ws = units[k], words[k]
+            word = ws[p]
+            # one word for one word, ranked by the fill-in head, which must prefer the candidate
+            scored = []
+            for j, idx in enumerate(alike[row]):
+                cost = change_cost(word, vocab.words[idx], self.sounds, costs)
+                if cost is not None and fits[row][j] > observed[row]:
+                    scored.append((fits[row][j] - cost, idx, cost))
+            for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:
+                cands.append(Candidate(k, p, p + 1, idx, cost, _replace(unit.ids, p, p + 1, idx)))
+            # the word and a neighbour were one word before the slip
+            for start in (p - 1, p):
+                if start < 0 or start + 1 >= len(ws) or not (is_cjk(ws[start]) and is_cjk(ws[start + 1])):
+                    continue
+                joined = ws[start] + ws[start + 1]
+                if len(joined) > 4:
+                    continue
+                found = []
+                for idx in self.neighbors.neighbors(joined):
+                    cost = change_cost(joined, vocab.words[idx], self.sounds, costs)
+                    if cost is not None and cost < costs[OTHER]:
+                        found.append((cost, idx))
+                for cost, idx in sorted(found)[:n_candidates]:
+                    cands.append(Candidate(k, start, start + 2, idx, cost, _replace(unit.ids, start, start + 2, idx)))
+        return cands
 
-
-def _alike_words(word: str, vocab: LMVocab, sounds: Sounds, neighbors: NeighborIndex) -> List[int]:
-    """Vocabulary words one character away from `word`; for a one-character word, the
-    characters that sound alike (any one-character word is a neighbour of any other)."""
-    if len(word) == 1:
-        return [vocab.index[c] for c in sounds.alike(word) if c in vocab.index]
-    return neighbors.neighbors(word)
+    def _alike_words(self, word: str) -> List[int]:
+        """Vocabulary words one character away from `word`; for a one-character word, the
+        characters that sound alike (any one-character word is a neighbour of any other)."""
+        if len(word) == 1:
+            return [self.vocab.index[c] for c in self.sounds.alike(word) if c in self.vocab.index]
+        return self.neighbors.neighbors(word)
 
 
 def _replace(ids: numpy.ndarray, start: int, end: int, word_id: int) -> numpy.ndarray:

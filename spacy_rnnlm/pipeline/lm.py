@@ -21,7 +21,7 @@ from .. import scoring
 from ..errors import Errors, Warnings
 from ..extensions import SCORES, install_extensions, span_totals
 from ..generation import join_words, sample_continuations
-from ..inference.correction import NeighborIndex, find_corrections
+from ..inference.correction import Corrector
 from ..inference.fill import PoolLogprobs, context_features
 from ..inference.substitutes import draw_substitutes
 from ..inference.units import Unit, batches_by_padded_size, encode, length_batches, sequence_units, unit_seed
@@ -278,7 +278,7 @@ class RNNLM(TrainablePipe):
         self.odd_margin = float(odd_margin)
         self.odd_candidates = odd_candidates
         self.odd_costs = (float(odd_edit_cost), float(odd_near_cost), float(odd_other_cost))  # SAME, NEAR, OTHER
-        self._neighbors: Optional[NeighborIndex] = None
+        self._corrector: Optional[Tuple[tuple, Corrector]] = None  # (its settings, it): built on first use
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
         self.lm_vocab: Optional[LMVocab] = None
@@ -309,7 +309,7 @@ class RNNLM(TrainablePipe):
     def _build_model(self, vocab: LMVocab) -> None:
         """(Re)create the torch module for `vocab`; weights are fresh until trained or loaded."""
         self.lm_vocab = vocab
-        self._neighbors = None  # built from the vocabulary on first use
+        self._corrector = None  # built from the vocabulary on first use
         self.model.layers.clear()
         self.model.set_dim("nV", len(vocab), force=True)
         self.model.initialize()
@@ -477,24 +477,26 @@ class RNNLM(TrainablePipe):
 
     def _correct(self, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
         """Spelling correction of every unit (see inference/correction.py)."""
-        if self._neighbors is None:
-            self._neighbors = NeighborIndex(self.lm_vocab)  # type: ignore[arg-type]
-        if self.sounds is None:  # a model saved before the sound table
-            self.sounds = Sounds.build(set("".join(self.lm_vocab.words[len(SPECIALS) :])))  # type: ignore[union-attr]
-        dtype = self._compute_dtype()
-        with torch.inference_mode():
-            find_corrections(
-                units,
-                words,
-                lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
-                self._sequence_logprobs,
+        settings = (self.odd_margin, self.odd_costs, self.odd_candidates, self.odd_threshold)
+        if self._corrector is None or self._corrector[0] != settings:  # settings may change after loading
+            if self.sounds is None:  # a model saved before the sound table
+                self.sounds = Sounds.build(set("".join(self.lm_vocab.words[len(SPECIALS) :])))  # type: ignore[union-attr]
+            corrector = Corrector(
                 self.lm_vocab,  # type: ignore[arg-type]
                 self.sounds,
-                self._neighbors,
                 margin=self.odd_margin,
                 costs=self.odd_costs,
                 n_candidates=self.odd_candidates,
                 threshold=self.odd_threshold,
+            )
+            self._corrector = (settings, corrector)
+        dtype = self._compute_dtype()
+        with torch.inference_mode():
+            self._corrector[1](
+                units,
+                words,
+                lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
+                self._sequence_logprobs,
             )
 
     def _sequence_logprobs(self, seqs: List[numpy.ndarray]) -> List[float]:
@@ -705,7 +707,7 @@ class RNNLM(TrainablePipe):
         state.update({key: getattr(self, key) for key in _CYTHON_ATTRS})
         state["_optimizer"] = None  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
-        state["_neighbors"] = None  # rebuilt from the vocabulary
+        state["_corrector"] = None  # rebuilt from the vocabulary
         return (_restore_component, (type(self), state))
 
     def add_label(self, label: str) -> int:
