@@ -47,7 +47,7 @@ def cloze(nlp, texts: Sequence[str]) -> Dict[str, Any]:
     out: Dict[str, Any] = {"texts": len(texts)}
     for name, both in (("fill_in", True), ("left", False)):
         start = time.perf_counter()
-        feats = context_features(module, units, both_sides=both, batch_tokens=lm.batch_tokens, compute_dtype=lm._compute_dtype(), ops=lm.model.ops)
+        feats = context_features(module, units, both_sides=both, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)
         rows = torch.cat(feats)
         words = torch.as_tensor([int(i) for unit in units for i in unit.ids[1:-1]])
         known = words != UNK_ID
@@ -65,7 +65,7 @@ def cloze(nlp, texts: Sequence[str]) -> Dict[str, Any]:
 
 def _hits(module, lm, rows: torch.Tensor, w: torch.Tensor, k: torch.Tensor) -> Tuple[int, int]:
     """How many known words `w` are the top word, and among the top 10, of their rows."""
-    lp = full_logprobs(module, rows, lm._compute_dtype())
+    lp = full_logprobs(module, rows, lm.compute_dtype())
     lp[:, : len(SPECIALS)] = float("-inf")
     top = torch.topk(lp, 10, dim=1).indices
     return int(((top[:, 0] == w) & k).sum()), int(((top == w.unsqueeze(1)).any(1) & k).sum())

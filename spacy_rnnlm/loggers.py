@@ -1,8 +1,8 @@
-"""A training logger that shows `lm_perplexity` as it is.
+"""A training logger that shows the perplexities as they are.
 
 spaCy's console table multiplies every score by 100 (it expects F-scores in [0, 1]); a perplexity
 of 219 would read 21900.00. This logger wraps `spacy.ConsoleLogger.v2` and undoes that scaling
-for the perplexity column only, so the table means what it says. With `curve_path`, it also
+for the perplexity columns only, so the table means what it says. With `curve_path`, it also
 appends one JSON line per evaluation (step, seconds since the start, words seen, scores): the
 learning curve against wall-clock time that the benchmarks report.
 """
@@ -14,7 +14,7 @@ from typing import IO, Any, Callable, Dict, Optional, Tuple, Union
 from spacy.language import Language
 from spacy.util import registry
 
-UNSCALED = ("lm_perplexity",)
+UNSCALED = ("lm_perplexity", "lm_perplexity_closed_vocab")
 
 
 @registry.loggers("spacy-rnnlm.ConsoleLogger.v1")
@@ -24,10 +24,11 @@ def console_logger(
     output_file: Optional[Union[str, Any]] = None,
     curve_path: Optional[str] = None,
 ) -> Callable:
-    """spaCy's console logger with `lm_perplexity` unscaled.
+    """spaCy's console logger with `lm_perplexity` and `lm_perplexity_closed_vocab` unscaled.
 
     curve_path (Optional[str]): A JSONL file (overwritten when training starts) that gets one
-        line per evaluation: {"step", "seconds", "words", "score", "lm_perplexity", "loss"}.
+        line per evaluation: {"step", "seconds", "words", "score", "lm_perplexity",
+        "lm_perplexity_closed_vocab", "loss"}.
     """
     base = registry.get("loggers", "spacy.ConsoleLogger.v2")(
         progress_bar=progress_bar, console_output=console_output, output_file=output_file
@@ -50,6 +51,7 @@ def console_logger(
                         "words": info.get("words"),
                         "score": info["score"],
                         "lm_perplexity": other.get("lm_perplexity"),
+                        "lm_perplexity_closed_vocab": other.get("lm_perplexity_closed_vocab"),
                         "loss": sum((info.get("losses") or {}).values()),
                     }
                     curve.write(json.dumps(row) + "\n")

@@ -22,13 +22,12 @@ from ..errors import Errors, Warnings
 from ..extensions import SCORES, install_extensions, span_totals
 from ..generation import join_words, sample_continuations
 from ..inference.correction import Corrector
-from ..inference.fill import PoolLogprobs, context_features
-from ..inference.substitutes import draw_substitutes
-from ..inference.units import Unit, batches_by_padded_size, encode, length_batches, sequence_units, unit_seed
+from ..inference.predict import has_native_bf16, predict_units
+from ..inference.units import Unit, batches_by_padded_size, encode, sequence_units
 from ..models.architectures import torch_module
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
-from ..sampling import check_temperature, make_generator
+from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
@@ -75,7 +74,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "odd_other_cost": 14.0,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
     },
-    default_score_weights={"lm_score": 1.0, "lm_perplexity": 0.0},
+    default_score_weights={"lm_score": 1.0, "lm_perplexity_closed_vocab": 0.0},
 )
 def make_rnnlm(
     nlp: Language,
@@ -390,95 +389,22 @@ class RNNLM(TrainablePipe):
 
     def predict(self, docs: Iterable[Doc]) -> List[List[Unit]]:
         """Score every sentence of every doc; draw alternatives and look for corrections if
-        configured. Only the forward LM runs unless substitutes or correction need the fill-in
-        head. Results do not depend on the batch: sequences are right-padded (padding never
-        reaches a position's output) and each sentence draws with its own generator."""
-        vocab = self._require_initialized()
-        docs = list(docs)
-        per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
-        flat = [(doc, unit) for doc, units in zip(docs, per_doc) for unit in units]
-        words = [[doc[i].text for i in unit.token_ids] for doc, unit in flat]
-        units = [unit for _, unit in flat]
-        for unit, ws in zip(units, words):
-            unit.ids = encode(vocab, ws)
-            unit.spelling = [
-                self.spelling.logprob(w) if unit.ids[pos + 1] == UNK_ID and self.spelling else None
-                for pos, w in enumerate(ws)
-            ]
-        module = torch_module(self.model)
-        both_sides = self.has_fill_in
-        substitutes = self.n_alternatives > 0 and self.alternatives_context == "both" and both_sides
-        if substitutes or self.detect_odd:
-            feats = context_features(
-                module,
-                units,
-                both_sides=both_sides,
-                batch_tokens=self.batch_tokens,
-                compute_dtype=self._compute_dtype(),
-                ops=self.model.ops,
-            )
-            if not substitutes and self.n_alternatives:
-                self._score_forward(units, words, draw=True)  # "left" continuations
-            if substitutes:
-                self._draw_substitutes(module, units, words, feats)
-            if self.detect_odd:
-                self._correct(module, units, words, feats)
-        else:
-            self._score_forward(units, words, draw=self.n_alternatives > 0)
-        return per_doc
+        configured (see spacy_rnnlm/inference/predict.py). Never changes the docs."""
+        self._require_initialized()
+        return predict_units(self, list(docs))
 
-    def _score_forward(self, units: List[Unit], words: List[List[str]], draw: bool) -> None:
-        """Forward log-probs of each unit through the thinc model; with `draw`, left-context
-        alternatives drawn exactly from P(w | w<t) (through the adaptive softmax's levels)."""
-        seqs = [unit.ids for unit in units]
-        for batch in length_batches(seqs, self.batch_tokens):
-            output = self.model.predict(
-                LMBatch(
-                    [seqs[i] for i in batch],
-                    n_samples=self.n_alternatives if draw else 0,
-                    temperature=self.temperature,
-                    seeds=[unit_seed(self.seed, words[i]) for i in batch],
-                    compute_dtype=self._compute_dtype(),
-                )
-            )
-            for j, i in enumerate(batch):
-                unit = units[i]
-                unit.logprobs = self.model.ops.to_numpy(output.logprobs[j])
-                if draw:
-                    unit.alt_ids = self.model.ops.to_numpy(output.sample_ids[j])[:-1]
-                    unit.alt_probs = numpy.exp(self.model.ops.to_numpy(output.sample_logprobs[j])[:-1])
+    def compute_dtype(self) -> Optional[torch.dtype]:
+        """The autocast dtype for inference, or None for plain float32."""
+        if self.inference_dtype == "float32":
+            return None
+        device = next(torch_module(self.model).parameters()).device
+        return torch.bfloat16 if has_native_bf16(device) else None
 
-    def _draw_substitutes(self, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
-        """Substitutes from both sides for every word (see inference/substitutes.py)."""
-        if not units:
-            return
-        device = feats[0].device
-        originals = torch.as_tensor(numpy.concatenate([unit.ids[1:-1] for unit in units]), device=device)
-        ids, probs = draw_substitutes(
-            module,
-            torch.cat(feats),
-            originals,
-            [len(unit.token_ids) for unit in units],
-            [make_generator(unit_seed(self.seed, ws), device) for ws in words],
-            n=self.n_alternatives,
-            pool=self.alternatives_pool,
-            temperature=self.temperature,
-            similarity=self.alternatives_similarity,
-            synonym_bonus=self.alternatives_synonym_bonus,
-            thesaurus=self.thesaurus,
-            compute_dtype=self._compute_dtype(),
-        )
-        ids, probs = ids.cpu().numpy(), probs.cpu().numpy()
-        start = 0
-        for unit in units:
-            end = start + len(unit.token_ids)
-            unit.alt_ids, unit.alt_probs = ids[start:end], probs[start:end]
-            start = end
-
-    def _correct(self, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
-        """Spelling correction of every unit (see inference/correction.py)."""
+    def corrector(self) -> Corrector:
+        """The spelling corrector for the current settings (built on first use, and again when a
+        setting changed since)."""
         settings = (self.odd_margin, self.odd_costs, self.odd_candidates, self.odd_threshold)
-        if self._corrector is None or self._corrector[0] != settings:  # settings may change after loading
+        if self._corrector is None or self._corrector[0] != settings:
             if self.sounds is None:  # a model saved before the sound table
                 self.sounds = Sounds.build(set("".join(self.lm_vocab.words[len(SPECIALS) :])))  # type: ignore[union-attr]
             corrector = Corrector(
@@ -490,30 +416,7 @@ class RNNLM(TrainablePipe):
                 threshold=self.odd_threshold,
             )
             self._corrector = (settings, corrector)
-        dtype = self._compute_dtype()
-        with torch.inference_mode():
-            self._corrector[1](
-                units,
-                words,
-                lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
-                self._sequence_logprobs,
-            )
-
-    def _sequence_logprobs(self, seqs: List[numpy.ndarray]) -> List[float]:
-        """Closed-vocabulary log-prob of each id sequence (its words and its end)."""
-        totals = [0.0] * len(seqs)
-        for batch in length_batches(seqs, self.batch_tokens):
-            output = self.model.predict(LMBatch([seqs[i] for i in batch], compute_dtype=self._compute_dtype()))
-            for j, i in enumerate(batch):
-                totals[i] = float(output.logprobs[j].sum())
-        return totals
-
-    def _compute_dtype(self) -> Optional[torch.dtype]:
-        """The autocast dtype for inference, or None for plain float32."""
-        if self.inference_dtype == "float32":
-            return None
-        device = next(torch_module(self.model).parameters()).device
-        return torch.bfloat16 if _has_native_bf16(device) else None
+        return self._corrector[1]
 
     def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
         """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
@@ -817,18 +720,6 @@ def _restore_component(cls: type, state: Dict[str, Any]) -> "RNNLM":
 
 INFERENCE_DTYPES = ("bfloat16", "float32")
 CONTEXTS = ("both", "left")
-
-
-def _has_native_bf16(device: torch.device) -> bool:
-    """Whether bf16 matrix products are fast here (emulated bf16 on older CPUs is slower than fp32)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
 
 
 def _torch_optimizer(sgd: Optimizer, params: List[torch.nn.Parameter]) -> torch.optim.Optimizer:

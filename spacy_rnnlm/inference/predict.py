@@ -1,0 +1,134 @@
+"""Prediction for the `rnnlm` component: docs → units → forward scores, substitutes, corrections.
+
+Reads the component's settings at call time (they may be changed after loading) and returns plain
+`Unit` records; the component writes them to the docs. Only the forward LM runs unless
+substitutes or correction need the context features. Results do not depend on the batch:
+sequences are right-padded (padding never reaches a position's output) and each sentence draws
+with its own generator, seeded from its text.
+"""
+from typing import TYPE_CHECKING, List, Sequence
+
+import numpy
+import torch
+from spacy.tokens import Doc
+
+from ..models.architectures import torch_module
+from ..models.wrapper import LMBatch
+from ..sampling import make_generator
+from ..vocab import UNK_ID
+from .fill import PoolLogprobs, context_features
+from .substitutes import draw_substitutes
+from .units import Unit, encode, length_batches, sequence_units, unit_seed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..pipeline.lm import RNNLM
+
+
+def predict_units(lm: "RNNLM", docs: Sequence[Doc]) -> List[List[Unit]]:
+    """The scored units of each doc, with alternatives and corrections as configured."""
+    vocab = lm.lm_vocab
+    per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
+    flat = [(doc, unit) for doc, units in zip(docs, per_doc) for unit in units]
+    words = [[doc[i].text for i in unit.token_ids] for doc, unit in flat]
+    units = [unit for _, unit in flat]
+    for unit, ws in zip(units, words):
+        unit.ids = encode(vocab, ws)
+        unit.spelling = [
+            lm.spelling.logprob(w) if unit.ids[pos + 1] == UNK_ID and lm.spelling else None for pos, w in enumerate(ws)
+        ]
+    both_sides = lm.has_fill_in
+    substitutes = lm.n_alternatives > 0 and lm.alternatives_context == "both" and both_sides
+    if not (substitutes or lm.detect_odd):
+        score_forward(lm, units, words, draw=lm.n_alternatives > 0)
+        return per_doc
+    module = torch_module(lm.model)
+    feats = context_features(
+        module, units, both_sides=both_sides, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops
+    )
+    if lm.n_alternatives and not substitutes:
+        score_forward(lm, units, words, draw=True)  # "left": continuations
+    if substitutes:
+        _substitutes(lm, module, units, words, feats)
+    if lm.detect_odd:
+        dtype = lm.compute_dtype()
+        with torch.inference_mode():
+            lm.corrector()(
+                units,
+                words,
+                lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
+                lambda seqs: sequence_logprobs(lm, seqs),
+            )
+    return per_doc
+
+
+def score_forward(lm: "RNNLM", units: List[Unit], words: List[List[str]], draw: bool) -> None:
+    """Forward log-probs of each unit through the thinc model; with `draw`, left-context
+    alternatives drawn exactly from P(w | w<t) (through the adaptive softmax's levels)."""
+    seqs = [unit.ids for unit in units]
+    ops = lm.model.ops
+    for batch in length_batches(seqs, lm.batch_tokens):
+        output = lm.model.predict(
+            LMBatch(
+                [seqs[i] for i in batch],
+                n_samples=lm.n_alternatives if draw else 0,
+                temperature=lm.temperature,
+                seeds=[unit_seed(lm.seed, words[i]) for i in batch],
+                compute_dtype=lm.compute_dtype(),
+            )
+        )
+        for j, i in enumerate(batch):
+            unit = units[i]
+            unit.logprobs = ops.to_numpy(output.logprobs[j])
+            if draw:
+                unit.alt_ids = ops.to_numpy(output.sample_ids[j])[:-1]
+                unit.alt_probs = numpy.exp(ops.to_numpy(output.sample_logprobs[j])[:-1])
+
+
+def sequence_logprobs(lm: "RNNLM", seqs: List[numpy.ndarray]) -> List[float]:
+    """Closed-vocabulary forward log-prob of each id sequence (its words and its end)."""
+    totals = [0.0] * len(seqs)
+    for batch in length_batches(seqs, lm.batch_tokens):
+        output = lm.model.predict(LMBatch([seqs[i] for i in batch], compute_dtype=lm.compute_dtype()))
+        for j, i in enumerate(batch):
+            totals[i] = float(output.logprobs[j].sum())
+    return totals
+
+
+def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+    """Substitutes from both sides for every word (see substitutes.py)."""
+    if not units:
+        return
+    device = feats[0].device
+    originals = torch.as_tensor(numpy.concatenate([unit.ids[1:-1] for unit in units]), device=device)
+    ids, probs = draw_substitutes(
+        module,
+        torch.cat(feats),
+        originals,
+        [len(unit.token_ids) for unit in units],
+        [make_generator(unit_seed(lm.seed, ws), device) for ws in words],
+        n=lm.n_alternatives,
+        pool=lm.alternatives_pool,
+        temperature=lm.temperature,
+        similarity=lm.alternatives_similarity,
+        synonym_bonus=lm.alternatives_synonym_bonus,
+        thesaurus=lm.thesaurus,
+        compute_dtype=lm.compute_dtype(),
+    )
+    ids, probs = ids.cpu().numpy(), probs.cpu().numpy()
+    start = 0
+    for unit in units:
+        end = start + len(unit.token_ids)
+        unit.alt_ids, unit.alt_probs = ids[start:end], probs[start:end]
+        start = end
+
+
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether bf16 matrix products are fast here (emulated bf16 on older CPUs is slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
