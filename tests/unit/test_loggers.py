@@ -22,5 +22,6 @@ def test_loggers_curve_file_and_unscaled_perplexity(tmp_path):
         (500, 61, 400.0, 150.0),
     ]
     # the table shows the KenLM-comparable (closed-vocabulary) perplexity, unscaled
-    assert "LM_PERPLEXITY_CLOSED_VOCAB" in out.getvalue().upper()
-    assert "150.00" in out.getvalue() and "15000.00" not in out.getvalue()
+    table = out.getvalue()
+    assert "600.00" in table and "150.00" in table and "15000.00" not in table
+    assert "900.00" not in table and "400.00" not in table
