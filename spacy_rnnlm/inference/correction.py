@@ -9,10 +9,11 @@ Per sentence (a unit):
 2. *Candidates* (a noisy channel: each needs a plausible slip):
    - vocabulary words of the same length one character away, the change costing `costs[SAME]`,
      `costs[NEAR]` or `costs[OTHER]` nats by how alike the two characters sound (sounds.py);
-     the fill-in head must prefer the candidate to the word, and the `n_candidates` best by
-     fill-in log-prob less cost go on;
+     the fill-in head must prefer the candidate to the word by more than that cost, and the
+     `n_candidates` best by fill-in log-prob less cost go on;
    - the word merged with its left or right neighbour, replaced by a vocabulary word one
-     character away from the pair (a slip often changes how jieba cuts the text: 正策 → 正/策).
+     sound-alike character away from the pair (a slip often changes how jieba cuts the text:
+     正策 → 正/策): the `MERGED_CANDIDATES` cheapest.
 3. *Rescoring.* Each candidate sentence is scored by the forward LM (its whole probability, so
    the right context counts twice over: in the fill-in shortlist and here); the gain is
    log P(candidate sentence) − log P(sentence) − cost.
@@ -32,6 +33,9 @@ from .fill import FULL_ROWS, PoolLogprobs
 from .units import Unit
 
 _WILDCARD = "\x00"
+# Candidates tried per pair of words merged into one: no fill-in score ranks them (the pair is
+# cut differently from the candidate), so only the cheapest changes are rescored.
+MERGED_CANDIDATES = 3
 
 
 class NeighborIndex:
@@ -163,11 +167,12 @@ class Corrector:
                 continue
             unit, ws = units[k], words[k]
             word = ws[p]
-            # one word for one word, ranked by the fill-in head, which must prefer the candidate
+            # one word for one word: the fill-in head must prefer the candidate by more than the
+            # change costs (both sides of the word agree it is a slip), the best go on
             scored = []
             for j, idx in enumerate(alike[row]):
                 cost = change_cost(word, vocab.words[idx], self.sounds, costs)
-                if cost is not None and fits[row][j] > observed[row]:
+                if cost is not None and fits[row][j] - cost > observed[row]:
                     scored.append((fits[row][j] - cost, idx, cost))
             for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:
                 cands.append(Candidate(k, p, p + 1, idx, cost, _replace(unit.ids, p, p + 1, idx)))
@@ -183,7 +188,7 @@ class Corrector:
                     cost = change_cost(joined, vocab.words[idx], self.sounds, costs)
                     if cost is not None and cost < costs[OTHER]:
                         found.append((cost, idx))
-                for cost, idx in sorted(found)[:n_candidates]:
+                for cost, idx in sorted(found)[:MERGED_CANDIDATES]:  # cheapest change, then most frequent
                     cands.append(Candidate(k, start, start + 2, idx, cost, _replace(unit.ids, start, start + 2, idx)))
         return cands
 
