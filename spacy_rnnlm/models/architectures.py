@@ -62,6 +62,7 @@ def build_bilstm_language_model(
     backward_width: int = 0,
     fill_width: int = 0,
     fill_share: float = 1.0,
+    fill_detach: bool = False,
     nV: Optional[int] = None,
 ) -> Model[LMBatch, LMOutput]:
     """A two-direction language model: the forward LM that scores (as LSTMLanguageModel.v1), a
@@ -82,6 +83,9 @@ def build_bilstm_language_model(
     fill_share (float): Share of the words, drawn afresh each training pass, whose fill-in loss
         is computed (rescaled, so the loss stays an unbiased estimate): trades the fill-in
         softmax's cost against how much each step teaches the head.
+    fill_detach (bool): The fill-in loss does not reach the shared embedding nor the forward
+        LSTM (it still trains the backward network, the head and the shared softmax): they learn
+        from the forward LM's loss alone, as every score is the forward LM's.
     nV (Optional[int]): Vocabulary size; set by the component on initialize.
     RETURNS (Model[LMBatch, LMOutput]): The model.
     """
@@ -103,6 +107,7 @@ def build_bilstm_language_model(
         backward_width=backward_width,
         fill_width=fill_width,
         fill_share=fill_share,
+        fill_detach=fill_detach,
     )
     return _build("bilstm_lm", settings, nV)
 

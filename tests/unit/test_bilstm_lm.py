@@ -106,3 +106,13 @@ def test_bilstm_lm_bad_settings():
         BiLSTMLanguageModel(V, fill_share=0.0)
     with pytest.raises(ValueError, match="tie_weights"):
         BiLSTMLanguageModel(V, embed_width=8, hidden_width=8, tie_weights=True)
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_bilstm_lm_fill_detach_keeps_the_fill_loss_off_the_forward_lm(detach):
+    model = make(fill_share=1.0, fill_detach=detach).train()
+    ids, targets = pair([2, 5, 9, 11, 3])
+    model(ids, targets, fill=True).fill_logprobs.sum().backward()  # the fill-in loss alone
+    reached = [p.grad is not None and p.grad.abs().sum() > 0 for p in (model.embed.weight, model.lstm.weight_ih_l0)]
+    assert reached == [not detach, not detach]
+    assert model.backward_rnn.weight_ih_l0.grad.abs().sum() > 0 and model.adaptive.head.weight.grad.abs().sum() > 0

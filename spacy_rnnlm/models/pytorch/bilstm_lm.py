@@ -35,7 +35,14 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
     """
 
     def __init__(
-        self, n_vocab: int, *, backward_width: int = 0, fill_width: int = 0, fill_share: float = 1.0, **settings
+        self,
+        n_vocab: int,
+        *,
+        backward_width: int = 0,
+        fill_width: int = 0,
+        fill_share: float = 1.0,
+        fill_detach: bool = False,
+        **settings,
     ):
         super().__init__(n_vocab, **settings)
         if not 0.0 < fill_share <= 1.0:
@@ -44,6 +51,11 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
         # pass): the fill-in softmax is a large part of a step, and neighbouring positions share
         # most of their context, so a subset teaches nearly as much for less time.
         self.fill_share = fill_share
+        # With fill_detach, the fill-in loss trains the backward network, the fill-in head and the
+        # shared softmax, but not the embedding nor the forward LSTM, which then learn from the
+        # forward LM's loss alone (every score is the forward LM's); the fill-in head reads the
+        # forward states as they are.
+        self.fill_detach = fill_detach
         if self.decoder is not None and self.decoder.weight is self.embed.weight:
             raise ValueError("tie_weights is not supported by the two-direction model")
         embed_width = self.embed.embedding_dim
@@ -75,7 +87,8 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
         rev_index = (lengths.unsqueeze(1) - 1 - cols).clamp_min(0)
         rev = targets.gather(1, rev_index).masked_fill(cols >= lengths.unsqueeze(1), self.pad_id)
         h_fwd, _ = self.lstm(self.drop(self.embed(ids)))
-        h_rev, _ = self.backward_rnn(self.drop(self.embed(rev)))
+        rev_emb = self.embed(rev)
+        h_rev, _ = self.backward_rnn(self.drop(rev_emb.detach() if self.fill_detach else rev_emb))
         # With L = length (words + </s>): column j's right context targets[j+1:L] is rev[:L-1-j],
         # whose last state is index L - 2 - j.
         back_index = (lengths.unsqueeze(1) - 2 - cols).clamp_min(0)
@@ -117,7 +130,8 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
                 fill_mask = fill_mask & (torch.rand(fill_mask.shape, device=fill_mask.device) < self.fill_share)
             fill_lps = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
             if fill_mask.any():
-                feats = self.fill_features(h_fwd[fill_mask], h_bwd[fill_mask])  # (n_sampled, width)
+                left = h_fwd.detach() if self.fill_detach else h_fwd
+                feats = self.fill_features(left[fill_mask], h_bwd[fill_mask])  # (n_sampled, width)
                 fill_lps[fill_mask] = self.rows_logprobs(feats, targets[fill_mask]) / self.fill_share
         return TrainOutputs(fwd, fill_lps)
 
