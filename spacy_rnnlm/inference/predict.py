@@ -17,7 +17,7 @@ from ..models.wrapper import LMBatch
 from ..sampling import make_generator
 from ..vocab import UNK_ID
 from .fill import PoolLogprobs, context_features
-from .substitutes import draw_substitutes
+from .substitutes import draw_substitutes, word_meanings
 from .units import Unit, encode, length_batches, sequence_units, unit_seed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,7 +99,9 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
     if not units:
         return
     device = feats[0].device
-    originals = torch.as_tensor(numpy.concatenate([unit.ids[1:-1] for unit in units]), device=device)
+    flat_ids = numpy.concatenate([unit.ids[1:-1] for unit in units])
+    originals = torch.as_tensor(flat_ids, device=device)
+    meanings = word_meanings(module, flat_ids.tolist(), [w for ws in words for w in ws], lm.lm_vocab)
     ids, probs = draw_substitutes(
         module,
         torch.cat(feats),
@@ -113,6 +115,7 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
         synonym_bonus=lm.alternatives_synonym_bonus,
         thesaurus=lm.thesaurus,
         compute_dtype=lm.compute_dtype(),
+        meanings=meanings,
     )
     ids, probs = ids.cpu().numpy(), probs.cpu().numpy()
     start = 0

@@ -9,7 +9,8 @@ The distribution drawn from, at a position holding word o (all terms in nats):
            thesaurus synonyms (when the component has a thesaurus),
 with o itself and the special symbols left out. The fill-in term says how well w fits between
 its left and right context; the cosine of the model's input word embeddings and the thesaurus
-keep the meaning close to o (a continuation that fits but means something else ranks lower).
+keep the meaning close to o (a continuation that fits but means something else ranks lower). An
+unknown word is compared through the mean embedding of its characters that are words.
 `torch.multinomial` draws without replacement from q, with one seeded generator per sentence;
 `q(w)` is the probability reported.
 """
@@ -37,11 +38,13 @@ def draw_substitutes(
     synonym_bonus: float,
     thesaurus: Optional[Thesaurus],
     compute_dtype: Optional[torch.dtype] = None,
+    meanings: Optional[torch.Tensor] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Draw `n` distinct substitutes for each row of fill-in features `feats` (rows, width),
     whose words are `originals` (rows,); rows of sequence k are the k-th `lengths[k]` rows and
-    draw with `gens[k]`. RETURNS ids (rows, n) and their probabilities q (rows, n), most
-    probable first."""
+    draw with `gens[k]`. `meanings` (rows, embed) are the vectors the similarity term compares
+    with (default: the originals' embeddings; see `word_meanings` for unknown words). RETURNS ids
+    (rows, n) and their probabilities q (rows, n), most probable first."""
     rows = feats.shape[0]
     n_special = module.n_special
     pool = max(pool, n)
@@ -50,6 +53,8 @@ def draw_substitutes(
     if rows == 0 or n == 0:
         return ids, probs
     emb = F.normalize(module.embed.weight.detach().float(), dim=1)  # (vocab, embed)
+    if meanings is None:
+        meanings = module.embed.weight.detach().float()[originals]
     with torch.inference_mode():
         for lo, hi, pieces in _row_chunks(lengths, gens, FULL_ROWS):
             levels = PoolLogprobs(module, feats[lo:hi], compute_dtype)
@@ -67,8 +72,7 @@ def draw_substitutes(
                 repeat = ((cand.unsqueeze(2) == cand.unsqueeze(1)) & earlier).any(2)
                 padding = torch.cat([torch.zeros_like(repeat[:, :n_pool]), syn < 0], 1)
                 score = score.masked_fill(repeat | padding, float("-inf"))
-            known = orig >= n_special  # an unknown word has no embedding of its own
-            cos = (emb[cand] * emb[orig].unsqueeze(1)).sum(2) * known.unsqueeze(1)
+            cos = (emb[cand] * F.normalize(meanings[lo:hi], dim=1).unsqueeze(1)).sum(2)
             score = score + similarity * cos
             q = torch.softmax(score / temperature, dim=1)  # (chunk, candidates)
             for start, end, gen in pieces:
@@ -79,6 +83,19 @@ def draw_substitutes(
                 ids[lo + start : lo + end, :k] = cand[start:end].gather(1, pick.gather(1, order))
                 probs[lo + start : lo + end, :k] = picked_q.gather(1, order)
     return ids, probs
+
+
+def word_meanings(module: LSTMLanguageModel, ids: Sequence[int], words: Sequence[str], vocab) -> torch.Tensor:
+    """The vector each word's substitutes are compared with: its input embedding, or for an
+    unknown word (it has none of its own; 真棒 is not among the 30,000 words) the mean embedding
+    of its characters that are vocabulary words (真, 棒), or zeros (no similarity term) if none is."""
+    emb = module.embed.weight.detach().float()
+    out = emb[torch.as_tensor(list(ids), dtype=torch.long, device=emb.device)].clone()
+    for row, (idx, word) in enumerate(zip(ids, words)):
+        if idx < module.n_special:
+            chars = [vocab.index[c] for c in word if c in vocab.index]
+            out[row] = emb[chars].mean(0) if chars else 0.0
+    return out
 
 
 def _synonym_matrix(thesaurus: Optional[Thesaurus], originals: Sequence[int], device) -> torch.Tensor:

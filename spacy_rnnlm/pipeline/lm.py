@@ -59,8 +59,8 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "n_alternatives": 5,
         "alternatives_context": "both",
         "alternatives_pool": 50,
-        "alternatives_similarity": 2.0,
-        "alternatives_synonym_bonus": 3.0,
+        "alternatives_similarity": 20.0,
+        "alternatives_synonym_bonus": 20.0,
         "temperature": 1.0,
         "seed": 0,
         "max_length": 128,
@@ -114,7 +114,8 @@ def make_rnnlm(
     alternatives_pool (int): Substitutes are drawn among this many of the fill-in head's most
         likely words, plus the token's thesaurus synonyms.
     alternatives_similarity (float): Weight, in nats, of the cosine between a substitute's and the
-        token's word embeddings.
+        token's word embeddings (20 and the bonus of 20 were chosen on a hand-made dev set of
+        substitutes, benchmarks/data/substitution_dev.jsonl; see the README).
     alternatives_synonym_bonus (float): Nats added to a substitute that the thesaurus lists as a
         synonym of the token (0 = the thesaurus only adds candidates).
     temperature (float): Temperature (> 0) of the distribution the alternatives are drawn from.
@@ -223,8 +224,8 @@ class RNNLM(TrainablePipe):
         n_alternatives: int = 5,
         alternatives_context: str = "both",
         alternatives_pool: int = 50,
-        alternatives_similarity: float = 2.0,
-        alternatives_synonym_bonus: float = 3.0,
+        alternatives_similarity: float = 20.0,
+        alternatives_synonym_bonus: float = 20.0,
         temperature: float = 1.0,
         seed: int = 0,
         max_length: int = 128,

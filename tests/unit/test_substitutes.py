@@ -1,9 +1,10 @@
 import torch
 
-from spacy_rnnlm.inference.substitutes import draw_substitutes
+from spacy_rnnlm.inference.substitutes import draw_substitutes, word_meanings
 from spacy_rnnlm.models.pytorch.lstm_lm import LSTMLanguageModel
 from spacy_rnnlm.sampling import make_generator
 from spacy_rnnlm.thesaurus import Thesaurus
+from spacy_rnnlm.vocab import LMVocab
 
 V = 60
 
@@ -64,3 +65,14 @@ def test_substitutes_synonym_bonus_and_similarity():
         model.embed.weight[synonym] = model.embed.weight[original]
     ids, _ = draw(model, feats, originals, thesaurus=thesaurus, similarity=60.0)
     assert int(ids[0, 0]) == synonym
+
+
+def test_substitutes_unknown_words_mean_what_their_characters_mean():
+    model, _, _ = setup()
+    vocab = LMVocab([chr(0x4E00 + i) for i in range(V - 4)])
+    a, b = vocab.words[10], vocab.words[11]
+    meanings = word_meanings(model, [10, 1, 1], [a, a + b + "x", "xyz"], vocab)
+    emb = model.embed.weight.detach()
+    assert torch.allclose(meanings[0], emb[10])
+    assert torch.allclose(meanings[1], (emb[10] + emb[11]) / 2)  # unknown: its known characters
+    assert torch.all(meanings[2] == 0)  # nothing known: no similarity term
