@@ -85,7 +85,8 @@ def build_bilstm_language_model(
         softmax's cost against how much each step teaches the head.
     fill_detach (bool): The fill-in loss does not reach the shared embedding nor the forward
         LSTM (it still trains the backward network, the head and the shared softmax): they learn
-        from the forward LM's loss alone, as every score is the forward LM's.
+        from the forward LM's loss alone. Off by default: on the default corpus it did not help
+        the forward LM (dev perplexity 192 against 189 after 1,950 steps).
     nV (Optional[int]): Vocabulary size; set by the component on initialize.
     RETURNS (Model[LMBatch, LMOutput]): The model.
     """

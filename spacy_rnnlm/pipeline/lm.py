@@ -46,7 +46,7 @@ cell = "lstm"
 backward_width = 256
 fill_width = 0
 fill_share = 0.25
-fill_detach = true
+fill_detach = false
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
