@@ -24,7 +24,8 @@ def test_project_smoke_workflow_packages_a_loadable_pipeline(tmp_path):
     assert metrics["perplexity"] > 1 and 0 < metrics["plausibility"] < 1
     assert metrics["tokens_per_second"] > 0
     typos = json.loads((project / "metrics" / "smoke_typos.json").read_text())
-    assert typos["pairs"] > 0 and 0 <= typos["detection"]["f1"] <= 1
+    assert typos["pairs"] > 0 and 0 <= typos["correction"]["f1"] <= 1
+    assert 0 <= typos["correction"]["clean_changed"] <= 1
     code = (
         "import spacy, json; nlp = spacy.load('zh_rnnlm_smoke'); doc = nlp('代码医生工作室真棒。');"
         "print(json.dumps([doc._.lm_perplexity, [t._.lm_alternatives for t in doc]]))"

@@ -49,7 +49,9 @@ def draw_substitutes(
     n_special = module.n_special
     pool = max(pool, n)
     ids = torch.zeros((rows, n), dtype=torch.long, device=feats.device)
-    probs = torch.zeros((rows, n), dtype=torch.float32, device=feats.device)
+    # float64: with large similarity and synonym weights the pool's tail lies hundreds of nats
+    # below its head, and float32 would round it to 0 (an undrawable word)
+    probs = torch.zeros((rows, n), dtype=torch.float64, device=feats.device)
     if rows == 0 or n == 0:
         return ids, probs
     emb = F.normalize(module.embed.weight.detach().float(), dim=1)  # (vocab, embed)
@@ -74,7 +76,7 @@ def draw_substitutes(
                 score = score.masked_fill(repeat | padding, float("-inf"))
             cos = (emb[cand] * F.normalize(meanings[lo:hi], dim=1).unsqueeze(1)).sum(2)
             score = score + similarity * cos
-            q = torch.softmax(score / temperature, dim=1)  # (chunk, candidates)
+            q = torch.softmax(score.double() / temperature, dim=1)  # (chunk, candidates)
             for start, end, gen in pieces:
                 k = min(n, int((q[start:end] > 0).sum(1).min()))
                 pick = torch.multinomial(q[start:end], k, replacement=False, generator=gen)
