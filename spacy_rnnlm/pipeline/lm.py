@@ -137,7 +137,8 @@ def make_rnnlm(
         sentence-level F1 that changes at most 2% of the clean sentences, see the README).
     odd_margin (float): Only words this many nats below the fill-in head's most likely word at
         their position are examined (unknown words always are).
-    odd_candidates (int): Replacements rescored per examined word and per way of making it.
+    odd_candidates (int): One-for-one replacements rescored per examined word (the best by fill-in
+        log-prob less cost; merged neighbours add up to three more).
     odd_edit_cost (float): Nats a replacement pays for changing a character to one that sounds
         the same (toneless pinyin).
     odd_near_cost (float): ... to one that sounds nearly the same (zh/z, n/l, -ang/-an, ...).
