@@ -4,7 +4,7 @@ import hashlib
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy
 import srsly
@@ -31,7 +31,7 @@ from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
-from ..vocab import BOS_ID, EOS_ID, SPECIALS, UNK_ID, LMVocab
+from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
 
 DEFAULT_MODEL_CONFIG = """
 [model]
