@@ -37,9 +37,9 @@ import torch
 
 from spacy_rnnlm.evaluation import evaluate_texts, find_rnnlm
 from spacy_rnnlm.models.architectures import torch_module
-from spacy_rnnlm.inference.units import batches_by_padded_size
 from spacy_rnnlm.models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from spacy_rnnlm.models.pytorch.lstm_lm import LSTMLanguageModel
+from spacy_rnnlm.models.wrapper import pad_sequences
 
 KENLM_TEST_PERPLEXITY = 219.0  # 5-gram KenLM on the train split, same vocabulary (issue 5)
 PYTORCH_EXAMPLES_TOKENS_PER_SECOND = 1300.0  # pytorch/examples word_language_model, 2 cores (issue 5)
@@ -213,7 +213,8 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
     timed = batches[warmup : warmup + steps]
 
     # The plain loop: the component's own training windows, padded in advance; the same
-    # length-sorted sub-batches, loss, global-norm clipping and Adam step, in torch only.
+    # length-sorted batch and length groups, precision, loss, global-norm clipping and Adam
+    # step, in torch only.
     sentencizer = [proc for name, proc in nlp.pipeline if name in T["annotating_components"]]
     tensors = []
     for batch in timed:
@@ -223,27 +224,20 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
             for proc in sentencizer:
                 doc = proc(doc)
             docs.append(doc)
-        windows = lm._training_windows(docs)
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        groups = []
-        for group in batches_by_padded_size(order, [len(w) for w in windows], lm.batch_tokens):
-            width = max(len(windows[i]) for i in group) - 1
-            ids = torch.zeros((len(group), width), dtype=torch.long)
-            tgt = torch.zeros((len(group), width), dtype=torch.long)
-            for row, i in enumerate(group):
-                w = torch.as_tensor(windows[i])
-                ids[row, : len(w) - 1], tgt[row, : len(w) - 1] = w[:-1], w[1:]
-            groups.append((ids, tgt))
-        tensors.append((groups, sum(len(w) - 1 for w in windows)))
+        windows = sorted(lm._training_windows(docs), key=len)
+        sizes = [len(g) for g in lm._length_groups([len(w) for w in windows])]
+        ids, tgt = pad_sequences(windows, lm.model.ops)
+        tensors.append((ids, tgt, sizes, sum(len(w) - 1 for w in windows)))
     module = torch_module(lm.model)
     settings = dict(lm.model.attrs["settings"])
     plain = type(module)(module.n_vocab, pad_id=module.pad_id, n_special=module.n_special, **settings)
     plain.load_state_dict(module.state_dict())
-    plain_seconds = plain_training_seconds(plain, tensors)
+    dtype = lm.compute_dtype(training=True)
+    plain_seconds = plain_training_seconds(plain, tensors, dtype)
     variants = {}
     if isinstance(module, BiLSTMLanguageModel):
         # the same sizes, fresh weights: the cost of the backward direction, and LSTM vs GRU cells
-        forward = {k: v for k, v in settings.items() if k not in ("cell", "backward_width", "fill_width", "fill_share")}
+        forward = {k: v for k, v in settings.items() if k not in ("cell", "backward_width", "fill_width", "fill_share", "fill_detach")}
         for name, cls, extra in (
             ("forward_only_lstm", LSTMLanguageModel, {}),
             ("two_directions_lstm", BiLSTMLanguageModel, {**settings, "cell": "lstm"}),
@@ -251,7 +245,7 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
         ):
             torch.manual_seed(0)
             model = cls(module.n_vocab, pad_id=module.pad_id, n_special=module.n_special, **(extra or forward))
-            variants[name] = words / plain_training_seconds(model, tensors)
+            variants[name] = words / plain_training_seconds(model, tensors, dtype)
     return {
         "steps": steps,
         "tokens": words,
@@ -263,21 +257,20 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
     }
 
 
-def plain_training_seconds(model: LSTMLanguageModel, tensors: List[Any]) -> float:
+def plain_training_seconds(model: LSTMLanguageModel, tensors: List[Any], dtype: Optional[torch.dtype]) -> float:
     """Seconds for the plain torch loop over the padded batches: the component's loss (forward
     NLL, plus the fill-in NLL for a two-direction model), global-norm clipping, one Adam step."""
     model.train()
     fill = isinstance(model, BiLSTMLanguageModel)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     start = time.perf_counter()
-    for groups, n_total in tensors:
-        for ids, tgt in groups:
-            if fill:
-                out = model(ids, tgt, fill=True)
-                loss = -(out.logprobs.sum() + out.fill_logprobs.sum()) / n_total
-            else:
-                loss = -model(ids, tgt).sum() / n_total
-            loss.backward()
+    for ids, tgt, sizes, n_total in tensors:
+        if fill:
+            out = model(ids, tgt, fill=True, group_sizes=sizes, compute_dtype=dtype)
+            loss = -(out.logprobs.sum() + out.fill_logprobs.sum()) / n_total
+        else:
+            loss = -model(ids, tgt, group_sizes=sizes, compute_dtype=dtype).sum() / n_total
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)

@@ -46,14 +46,22 @@ def unit_seed(seed: int, words: Sequence[str]) -> int:
     return (seed * 1_000_003 + zlib.crc32(text.encode("utf8"))) % (2**63)
 
 
-def batches_by_padded_size(order: List[int], lengths: List[int], max_padded: int) -> Iterator[List[int]]:
+def batches_by_padded_size(
+    order: List[int], lengths: List[int], max_padded: int, max_ratio: Optional[float] = None
+) -> Iterator[List[int]]:
     """Split `order` (indices sorted by length) into batches whose padded size stays within
-    `max_padded`; a single longer sequence gets a batch of its own."""
+    `max_padded`; a single longer sequence gets a batch of its own. With `max_ratio`, a batch's
+    longest sequence is also at most `max_ratio` times its shortest: sentence lengths have a long
+    tail, and without this bound about half of an LSTM's steps run on padding."""
     batch: List[int] = []
+    shortest = 0
     for i in order:
-        if batch and (len(batch) + 1) * lengths[i] > max_padded:
+        too_wide = max_ratio is not None and lengths[i] > max_ratio * shortest
+        if batch and ((len(batch) + 1) * lengths[i] > max_padded or too_wide):
             yield batch
             batch = []
+        if not batch:
+            shortest = max(lengths[i], 1)
         batch.append(i)
     if batch:
         yield batch

@@ -25,8 +25,11 @@ class LMBatch:
     n_samples: int = 0
     temperature: float = 1.0
     seeds: Optional[List[int]] = None
-    compute_dtype: Optional[torch.dtype] = None  # matrix-product precision for inference (autocast)
+    compute_dtype: Optional[torch.dtype] = None  # matrix-product precision (autocast); None: float32
     n_top: int = 0  # also return the n_top most likely (frequent) words at each position
+    # Sequences come sorted by length; the recurrent networks run over groups of this many
+    # consecutive sequences, each cut at its longest (see `run_rows`). None: one padded call.
+    group_sizes: Optional[List[int]] = None
 
 
 @dataclass
@@ -51,11 +54,12 @@ def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs
         "n_samples": X.n_samples,
         "temperature": X.temperature,
         "seeds": X.seeds,
-        "compute_dtype": None if is_train else X.compute_dtype,
+        "compute_dtype": X.compute_dtype,
         "n_top": X.n_top,
+        "group_sizes": X.group_sizes,
     }
     if is_train and model.attrs.get("train_fill"):
-        kwargs = {"fill": True}
+        kwargs = {"fill": True, "group_sizes": X.group_sizes, "compute_dtype": X.compute_dtype}
     args = (ids.to(shim.device), targets.to(shim.device))
     return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: X
 

@@ -116,3 +116,21 @@ def test_bilstm_lm_fill_detach_keeps_the_fill_loss_off_the_forward_lm(detach):
     reached = [p.grad is not None and p.grad.abs().sum() > 0 for p in (model.embed.weight, model.lstm.weight_ih_l0)]
     assert reached == [not detach, not detach]
     assert model.backward_rnn.weight_ih_l0.grad.abs().sum() > 0 and model.adaptive.head.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_bilstm_lm_length_groups_give_the_padded_results(cell):
+    """Training runs the rows in length groups: the same log-probs of both objectives."""
+    model = make(cell, fill_share=1.0).train()  # dropout 0: training outputs are deterministic
+    lengths = [2, 2, 3, 5, 8, 9]
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.zeros((len(lengths), 9), dtype=torch.long)
+    targets = torch.zeros_like(ids)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = torch.randint(4, V, (n,), generator=gen)
+        targets[row, :n] = torch.randint(4, V, (n,), generator=gen)
+    padded = model(ids, targets, fill=True)
+    grouped = model(ids, targets, fill=True, group_sizes=[3, 1, 2])
+    assert torch.allclose(grouped.logprobs, padded.logprobs, atol=1e-5)
+    assert torch.allclose(grouped.fill_logprobs, padded.fill_logprobs, atol=1e-5)
+    assert torch.all(grouped.fill_logprobs[torch.arange(6), torch.tensor(lengths) - 1] == 0)

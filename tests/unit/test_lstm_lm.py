@@ -5,7 +5,7 @@ import itertools
 import math
 
 from spacy_rnnlm.models.pytorch.adaptive_draws import draw_distinct_adaptive
-from spacy_rnnlm.models.pytorch.lstm_lm import ADAPTIVE_CHUNK_ROWS, CHUNK_ROWS, LSTMLanguageModel
+from spacy_rnnlm.models.pytorch.lstm_lm import ADAPTIVE_CHUNK_ROWS, CHUNK_ROWS, FastDropout, LSTMLanguageModel
 from spacy_rnnlm.sampling import make_generator
 
 from .test_sampling import plackett_luce
@@ -136,3 +136,37 @@ def test_lstm_lm_long_sequence_is_chunked(cutoffs, temperature, chunk):
     assert torch.isfinite(out).all()
     valid = targets != 0
     assert torch.all(drawn[valid] >= 4) and torch.all(drawn[~valid] == 0)
+
+
+def sorted_batch(lengths, seed=0):
+    """Right-padded (ids, targets) of random sequences with these lengths (sorted, as training
+    and scoring sort them)."""
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.zeros((len(lengths), max(lengths)), dtype=torch.long)
+    targets = torch.zeros_like(ids)
+    for row, n in enumerate(sorted(lengths)):
+        ids[row, :n] = torch.randint(4, V, (n,), generator=gen)
+        targets[row, :n] = torch.randint(4, V, (n,), generator=gen)
+    return ids, targets
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_lstm_lm_length_groups_give_the_padded_results(cell):
+    model = make((10, 30), cell=cell)
+    ids, targets = sorted_batch([1, 2, 2, 3, 5, 8, 9])
+    padded = model(ids, targets)
+    for sizes in ([7], [3, 1, 3], [1] * 7, [2, 0, 5]):
+        assert torch.allclose(model(ids, targets, group_sizes=sizes), padded, atol=1e-5)
+    with pytest.raises(ValueError, match="group sizes"):
+        model(ids, targets, group_sizes=[3, 3])
+
+
+def test_fast_dropout_keeps_the_expectation_and_is_off_in_eval():
+    drop = FastDropout(0.25).train()
+    torch.manual_seed(0)
+    out = drop(torch.ones(200, 500))
+    zeros = (out == 0).float().mean().item()
+    assert 0.24 < zeros < 0.26 and torch.allclose(out[out != 0], torch.full_like(out[out != 0], 1 / 0.75))
+    assert abs(out.mean().item() - 1.0) < 0.01
+    assert torch.equal(drop.eval()(out), out)
+    assert torch.equal(FastDropout(1.0).train()(torch.ones(3)), torch.zeros(3))

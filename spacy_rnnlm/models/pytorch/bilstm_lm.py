@@ -8,12 +8,12 @@ output word embeddings, one shared input embedding). The forward LM alone gives 
 probability P(w_t | w<t) used by every score; the fill-in distribution P(w_t | w<t, w>t) serves
 substitutes and spelling correction, and the backward network runs only when they are asked for.
 """
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from .lstm_lm import LSTMLanguageModel, make_rnn
+from .lstm_lm import LSTMLanguageModel, make_rnn, run_rows
 
 
 class TrainOutputs(NamedTuple):
@@ -73,28 +73,35 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
 
     # -- the two sides ----------------------------------------------------------------------------
 
-    def both_sides(self, ids: torch.Tensor, targets: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Raw states of both networks, aligned on target columns.
+    def both_sides(
+        self, ids: torch.Tensor, targets: torch.Tensor, group_sizes: Optional[Sequence[int]] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Raw states of both networks at the target positions (`targets != pad`, in row order),
+        with the rows run in length groups (`group_sizes`, see `run_rows`; default: one group).
 
-        RETURNS: forward states (batch, seq_len, hidden) (column j has read ids[:, :j+1]),
-        backward states (batch, seq_len, hidden) (column j has read the targets right of column j,
-        read from the end), and the mask of the columns the fill-in head predicts (words).
+        RETURNS: forward states (n, hidden) (position j of a row has read ids[:, :j+1]), backward
+        states (n, backward_hidden) (position j has read the targets right of j, from the end),
+        and which of the n positions the fill-in head predicts (n,) (words, not the final </s>).
         """
-        lengths = (targets != self.pad_id).sum(1)  # (batch,) words + </s>
+        mask = targets != self.pad_id
+        lengths = mask.sum(1)  # (batch,) words + </s>
+        lens = lengths.tolist()
+        groups = list(group_sizes) if group_sizes else [len(lens)]
         cols = torch.arange(targets.shape[1], device=targets.device).unsqueeze(0)  # (1, seq_len)
-        # Each row reversed within its own length, right-padded: the backward network reads
-        # </s>, wn, …, w1 and never sees padding or another row.
+        # Each row reversed within its own length: the backward network reads </s>, wn, …, w1
+        # and never sees padding or another row.
         rev_index = (lengths.unsqueeze(1) - 1 - cols).clamp_min(0)
-        rev = targets.gather(1, rev_index).masked_fill(cols >= lengths.unsqueeze(1), self.pad_id)
-        h_fwd, _ = self.lstm(self.drop(self.embed(ids)))
-        rev_emb = self.embed(rev)
-        h_rev, _ = self.backward_rnn(self.drop(rev_emb.detach() if self.fill_detach else rev_emb))
-        # With L = length (words + </s>): column j's right context targets[j+1:L] is rev[:L-1-j],
-        # whose last state is index L - 2 - j.
-        back_index = (lengths.unsqueeze(1) - 2 - cols).clamp_min(0)
-        h_bwd = h_rev.gather(1, back_index.unsqueeze(2).expand(-1, -1, h_rev.shape[2]))
-        fill_mask = cols < (lengths.unsqueeze(1) - 1)
-        return h_fwd, h_bwd, fill_mask
+        rev = targets.gather(1, rev_index)
+        rev_emb = self.embed(rev[mask])
+        h_fwd = run_rows(self.lstm, self.drop(self.embed(ids[mask])), lens, groups)
+        h_rev = run_rows(self.backward_rnn, self.drop(rev_emb.detach() if self.fill_detach else rev_emb), lens, groups)
+        # With L = a row's length: position j's right context targets[j+1:L] is rev[:L-1-j], whose
+        # last state is the row's reversed position L - 2 - j.
+        rows, pos = mask.nonzero(as_tuple=True)
+        row_len = lengths[rows]
+        starts = torch.cumsum(lengths, 0) - lengths
+        h_bwd = h_rev[starts[rows] + (row_len - 2 - pos).clamp_min(0)]
+        return h_fwd, h_bwd, pos < row_len - 1
 
     def fill_features(self, h_fwd: torch.Tensor, h_bwd: torch.Tensor) -> torch.Tensor:
         """Forward and backward states (…, hidden) → the fill-in head's softmax features (…, width)."""
@@ -108,32 +115,50 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
     def fill_in(
         self, ids: torch.Tensor, targets: torch.Tensor, compute_dtype: Optional[torch.dtype] = None
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The fill-in side for inference: features of every word column, its mask, and the
-        forward log-probs of the targets (batch, seq_len) from the same pass."""
+        """The fill-in side for inference: features of every word column (batch, seq_len, width),
+        the mask of those columns, and the forward log-probs of the targets (batch, seq_len) from
+        the same pass."""
         with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
-            h_fwd, h_bwd, fill_mask = self.both_sides(ids, targets)
-            feats = self.fill_features(h_fwd, h_bwd)
-            fwd_lps = self.observed_logprobs(self.forward_features(h_fwd), targets)
+            mask = targets != self.pad_id
+            h_fwd, h_bwd, fill_rows = self.both_sides(ids, targets)
+            fill_mask = torch.zeros_like(mask)
+            fill_mask[mask] = fill_rows
+            rows_feats = self.fill_features(h_fwd[fill_rows], h_bwd[fill_rows])
+            feats = rows_feats.new_zeros((*targets.shape, rows_feats.shape[1]))
+            feats[fill_mask] = rows_feats
+            fwd_lps = self._at(mask, self.rows_logprobs(self.forward_features(h_fwd), targets[mask]))
         return feats, fill_mask, fwd_lps
 
-    def forward(self, ids: torch.Tensor, targets: torch.Tensor, fill: bool = False, **kwargs):
+    def forward(
+        self, ids: torch.Tensor, targets: torch.Tensor, fill: bool = False, group_sizes: Optional[Sequence[int]] = None, **kwargs
+    ):
         """With `fill`, the training pass of both objectives: `TrainOutputs` (forward and fill-in
         log-probs of the targets). Otherwise the forward LM alone, exactly as
-        `LSTMLanguageModel.forward` (the backward network is not run)."""
+        `LSTMLanguageModel.forward` (the backward network is not run). `group_sizes`: the rows
+        run in length groups (see `run_rows`)."""
         if not fill:
-            return super().forward(ids, targets, **kwargs)
+            return super().forward(ids, targets, group_sizes=group_sizes, **kwargs)
         compute_dtype = kwargs.get("compute_dtype")
         with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
-            h_fwd, h_bwd, fill_mask = self.both_sides(ids, targets)
-            fwd = self.observed_logprobs(self.forward_features(h_fwd), targets)
+            mask = targets != self.pad_id
+            observed = targets[mask]
+            h_fwd, h_bwd, fill_rows = self.both_sides(ids, targets, group_sizes)
+            fwd = self._at(mask, self.rows_logprobs(self.forward_features(h_fwd), observed))
             if self.training and self.fill_share < 1.0:
-                fill_mask = fill_mask & (torch.rand(fill_mask.shape, device=fill_mask.device) < self.fill_share)
-            fill_lps = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
-            if fill_mask.any():
+                fill_rows = fill_rows & (torch.rand(fill_rows.shape, device=fill_rows.device) < self.fill_share)
+            fill_lps = torch.zeros(observed.shape, dtype=torch.float32, device=targets.device)
+            if fill_rows.any():
                 left = h_fwd.detach() if self.fill_detach else h_fwd
-                feats = self.fill_features(left[fill_mask], h_bwd[fill_mask])  # (n_sampled, width)
-                fill_lps[fill_mask] = self.rows_logprobs(feats, targets[fill_mask]) / self.fill_share
-        return TrainOutputs(fwd, fill_lps)
+                feats = self.fill_features(left[fill_rows], h_bwd[fill_rows])  # (n_sampled, width)
+                fill_lps[fill_rows] = self.rows_logprobs(feats, observed[fill_rows]) / self.fill_share
+        return TrainOutputs(fwd, self._at(mask, fill_lps))
+
+    @staticmethod
+    def _at(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Values of the `mask` positions (n,) → float32 (batch, seq_len), 0.0 elsewhere."""
+        out = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+        out[mask] = values
+        return out
 
 
 __all__: List[str] = ["BiLSTMLanguageModel", "TrainOutputs"]

@@ -63,7 +63,7 @@ class LSTMLanguageModel(nn.Module):
         self.pad_id = pad_id
         self.n_special = n_special
         self.embed = nn.Embedding(n_vocab, embed_width, padding_idx=pad_id)
-        self.drop = nn.Dropout(dropout)
+        self.drop = FastDropout(dropout)
         # The left-to-right network (an LSTM or a GRU); named `lstm` so that saved weights load.
         self.lstm = make_rnn(cell, embed_width, hidden_width, depth, dropout)
         out_width = embed_width if tie_weights else hidden_width
@@ -87,7 +87,7 @@ class LSTMLanguageModel(nn.Module):
         """ids (batch, seq_len) → output features (batch, seq_len, out_width) and the LSTM state.
 
         Rows are right-padded: the LSTM reads left to right, so a position's output never depends
-        on padding after it nor on other rows (packing would add nothing but CPU time).
+        on padding after it nor on other rows.
         """
         x = self.drop(self.embed(ids))  # (batch, seq_len, embed_width)
         h, state = self.lstm(x, state)
@@ -95,6 +95,14 @@ class LSTMLanguageModel(nn.Module):
         if self.proj is not None:
             h = self.proj(h)
         return h, state
+
+    def row_features(self, ids: torch.Tensor, mask: torch.Tensor, group_sizes: Sequence[int]) -> torch.Tensor:
+        """Softmax features (n, out_width) of the `mask` positions of right-padded `ids`, in row
+        order, with the LSTM run over length groups of rows (see `run_rows`): the same values as
+        `hidden(ids)[0][mask]`, for a fraction of the padding."""
+        x = self.drop(self.embed(ids[mask]))  # (n, embed_width)
+        h = self.drop(run_rows(self.lstm, x, mask.sum(1).tolist(), group_sizes))
+        return self.proj(h) if self.proj is not None else h
 
     def target_logprobs(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Features (n, width) and target ids (n,) → log P(target) (n,), without the full softmax.
@@ -127,6 +135,8 @@ class LSTMLanguageModel(nn.Module):
 
     def rows_logprobs(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Features (n, width), targets (n,) → float32 log P(target) (n,), in chunks."""
+        if targets.shape[0] == 0:
+            return torch.zeros((0,), dtype=torch.float32, device=targets.device)
         return torch.cat(
             [
                 self.target_logprobs(h[i : i + TARGET_CHUNK_ROWS], targets[i : i + TARGET_CHUNK_ROWS]).float()
@@ -163,6 +173,7 @@ class LSTMLanguageModel(nn.Module):
         seeds: Optional[Sequence[int]] = None,
         compute_dtype: Optional[torch.dtype] = None,
         n_top: int = 0,
+        group_sizes: Optional[Sequence[int]] = None,
     ) -> Union[torch.Tensor, Outputs]:
         """ids, targets (batch, seq_len) → log P(targets) (batch, seq_len), 0.0 where target is padding.
 
@@ -172,13 +183,14 @@ class LSTMLanguageModel(nn.Module):
         With `n_top` > 0, also the `n_top` most likely frequent words at each position (see
         `top_words`). With either, returns `Outputs`.
         `compute_dtype` (e.g. torch.bfloat16) runs the matrix products in that precision under
-        autocast (inference); outputs are float32 either way.
+        autocast; outputs are float32 either way. `group_sizes`: see `run_rows`.
         """
         with torch.autocast(ids.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
-            h, _ = self.hidden(ids)
             mask = targets != self.pad_id
-            out = self.observed_logprobs(h, targets, mask)
-            h_obs, t_obs = h[mask], targets[mask]
+            h_obs = self.row_features(ids, mask, group_sizes) if group_sizes else self.hidden(ids)[0][mask]
+            t_obs = targets[mask]
+            out = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
+            out[mask] = self.rows_logprobs(h_obs, t_obs)
             if n_samples <= 0 and n_top <= 0:
                 return out
             drawn = t_obs.new_zeros((t_obs.shape[0], 0))
@@ -245,6 +257,54 @@ class LSTMLanguageModel(nn.Module):
 
 
 RNN_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class FastDropout(nn.Dropout):
+    """`nn.Dropout` with its mask drawn as uniform numbers compared with `p`: the same
+    distribution and scaling, and on CPU about 2.4× faster than the `bernoulli_` that
+    `nn.Dropout` uses (measured: 4.3 vs 10.3 ms for a (100, 31, 384) tensor, 2 cores), which
+    was 8 % of a training step."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p >= 1.0:
+            return x * 0.0
+        keep = torch.rand(x.shape, device=x.device) >= self.p
+        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+
+
+def run_rows(rnn: nn.RNNBase, x: torch.Tensor, lengths: Sequence[int], group_sizes: Sequence[int]) -> torch.Tensor:
+    """Run `rnn` over sequences given as flat rows: `x` (sum(lengths), width) holds sequence k's
+    `lengths[k]` inputs after those of sequences < k; `group_sizes` splits the sequences into
+    consecutive groups, each padded to its own longest and run as one batch. Returns the states
+    (sum(lengths), hidden) in the same order.
+
+    With sequences sorted by length and groups whose lengths stay close, the network runs on
+    little padding, while everything around it (embedding, dropout, softmax and their gradients)
+    runs once on the real positions of the whole batch: sentence lengths have a long tail, and one
+    padded batch spends about half of its steps on padding. Sequences never mix, so a sequence's
+    states are the same whatever its group.
+    """
+    if sum(group_sizes) != len(lengths):
+        raise ValueError(f"group sizes cover {sum(group_sizes)} sequences, there are {len(lengths)}")
+    pieces, seq, offset = [], 0, 0
+    for size in group_sizes:
+        group = list(lengths[seq : seq + size])
+        seq += size
+        n = sum(group)
+        if n == 0:
+            continue
+        cut = max(group)
+        mask = torch.arange(cut).unsqueeze(0) < torch.tensor(group).unsqueeze(1)  # (size, cut)
+        mask = mask.to(x.device)
+        padded = x.new_zeros((size, cut, x.shape[1])).index_put((mask,), x[offset : offset + n])
+        h, _ = rnn(padded)
+        pieces.append(h[mask])
+        offset += n
+    if not pieces:
+        return x.new_zeros((0, rnn.hidden_size))
+    return torch.cat(pieces)
 
 
 def make_rnn(cell: str, input_width: int, hidden_width: int, depth: int, dropout: float) -> nn.RNNBase:
