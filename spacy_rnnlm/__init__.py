@@ -15,6 +15,7 @@ from .extensions import install_extensions
 from .models.architectures import build_bilstm_language_model, build_lstm_language_model
 from .pipeline.lm import RNNLM, make_rnnlm
 from .render import render
+from .vectors import lm_word_vectors, set_static_vectors
 from .vocab import LMVocab
 
 __version__ = "0.1.0"
@@ -24,6 +25,8 @@ __all__ = [
     "build_bilstm_language_model",
     "build_lstm_language_model",
     "install_extensions",
+    "lm_word_vectors",
     "make_rnnlm",
     "render",
+    "set_static_vectors",
 ]

@@ -6,6 +6,7 @@ import pytest
 import spacy
 from spacy.language import Language
 from spacy.training import Example
+from spacy.util import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -76,6 +77,8 @@ def train(nlp: Language, texts=TRAIN_TEXTS, steps: int = 120, seed: int = 0, **i
         losses = {}
         nlp.update(examples, sgd=optimizer, losses=losses, annotates=["sentencizer"])
         history.append(losses["rnnlm"])
+    # as `spacy train`'s before_to_disk callback does: static vectors from the trained weights
+    registry.callbacks.get("spacy-rnnlm.static_vectors.v1")()(nlp)
     return history
 
 

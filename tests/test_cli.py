@@ -151,3 +151,17 @@ def test_cli_correct_one_line_per_line_and_jsonl_edits(trained_path, tmp_path):
     assert len(edit) == 1 and edit[0]["start"] == 5 and edit[0]["end"] == 7
     assert edit[0]["text"] == "公圆" and edit[0]["suggestion"] == "公园" and edit[0]["gain"] > 0
     assert rows[2]["edits"] == [] and rows[2]["corrected"] == rows[2]["text"]
+
+
+def test_cli_similar_nearest_words_by_cosine(trained_path):
+    result = invoke("similar", trained_path, "公园", "--n", 4)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert len(rows) == 4 and "公园" not in [w for w, _ in rows]
+    cosines = [float(c) for _, c in rows]
+    assert cosines == sorted(cosines, reverse=True) and all(-1.0 <= c <= 1.0 for c in cosines)
+    # a word without a vector goes through its characters; none at all is a one-line error
+    via = invoke("similar", trained_path, "去去")
+    assert via.exit_code == 0 and "has no vector" in via.stderr
+    none = invoke("similar", trained_path, "犇骉")
+    assert none.exit_code == 1 and none.output.startswith("error:") and "犇骉" in none.output

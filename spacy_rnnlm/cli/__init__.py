@@ -1,4 +1,4 @@
-"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate and rank from the shell.
+"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank and look up similar words from the shell.
 
 Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
 the user can fix become one line on stderr and exit status 1, never a traceback.
@@ -90,6 +90,20 @@ def generate_cli(
     for text in _run(commands.generate, model, prompt, n=n, max_new_tokens=max_new_tokens,
                      temperature=temperature, top_k=top_k, top_p=top_p, seed=seed):
         typer.echo(text)
+
+
+@app.command("similar")
+def similar_cli(
+    model: str = MODEL,
+    word: str = typer.Argument(..., help="The word to look up"),
+    n: int = typer.Option(10, "--n", help="How many neighbours"),
+):
+    """Nearest words in the pipeline's static vectors (the LM's word vectors), with cosines."""
+    result = _run(commands.similar, model, word, n=n)
+    if result["via"] != [result["word"]]:
+        typer.echo(f"'{result['word']}' has no vector: the mean of {' '.join(result['via'])}", err=True)
+    for row in result["nearest"]:
+        typer.echo(f"{row['word']}\t{row['cosine']:.4f}")
 
 
 @app.command("evaluate")

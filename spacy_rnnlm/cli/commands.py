@@ -150,6 +150,44 @@ def generate(
     return [prompt + text for text in texts]
 
 
+# Words whose nearest neighbours `evaluate` shows (a glance at the static vectors).
+PROBE_WORDS = ("好", "中国", "经济", "喜欢", "质量")
+
+
+def similar(model: str, word: str, *, n: int = 10) -> Dict:
+    """The `n` words nearest to `word` in the pipeline's static vectors (cosine). A word without
+    a vector of its own is looked up through the mean vector of its characters that have one
+    (`via` says which); with none, an error."""
+    if n < 1:
+        raise CLIError(f"--n must be at least 1, not {n}")
+    nlp = load_pipeline(model)
+    if nlp.vocab.vectors.shape[0] == 0:
+        raise CLIError(f"model '{model}' has no word vectors (train it with this version, or see the README: static vectors)")
+    word = word.strip()
+    if not word:
+        raise CLIError("the word is empty")
+    result = nearest_words(nlp, word, n)
+    if result is None:
+        raise CLIError(f"'{word}' has no vector, nor has any of its characters")
+    return result
+
+
+def nearest_words(nlp, word: str, n: int) -> Optional[Dict]:
+    """Nearest neighbours of `word` by cosine in `nlp.vocab.vectors` (see `similar`), or None
+    when neither the word nor any of its characters has a vector."""
+    import numpy
+
+    vocab = nlp.vocab
+    via = [word] if vocab.has_vector(word) else [char for char in word if vocab.has_vector(char)]
+    if not via:
+        return None
+    query = numpy.mean([vocab.get_vector(w) for w in via], axis=0, keepdims=True).astype("float32")
+    keys, _, scores = vocab.vectors.most_similar(query, n=min(n + 1, vocab.vectors.shape[0]))
+    nearest = [(vocab.strings[int(key)], float(score)) for key, score in zip(keys[0], scores[0])]
+    nearest = [(w, score) for w, score in nearest if w != word][:n]
+    return {"word": word, "via": via, "nearest": [{"word": w, "cosine": round(score, 4)} for w, score in nearest]}
+
+
 def evaluate(
     model: str, input_path: Optional[Path], *, batch_size: int = 64, gpu_id: int = -1, errors: Optional[ErrorLog] = None
 ) -> Dict:
@@ -160,7 +198,13 @@ def evaluate(
     texts = [text for text, _ in read_texts(input_path, errors)]
     if not texts:
         raise CLIError("the input is empty: nothing to evaluate")
-    return {"model": model, "data": str(input_path or "<stdin>"), **evaluate_texts(nlp, texts, batch_size=batch_size)}
+    metrics = {"model": model, "data": str(input_path or "<stdin>"), **evaluate_texts(nlp, texts, batch_size=batch_size)}
+    if nlp.vocab.vectors.shape[0]:
+        for word in PROBE_WORDS:
+            found = nearest_words(nlp, word, 5) if nlp.vocab.has_vector(word) else None
+            if found:
+                metrics[f"nearest {word}"] = " ".join(f"{row['word']}:{row['cosine']:.2f}" for row in found["nearest"])
+    return metrics
 
 
 def typos(model: str, pairs_path: Path, *, batch_size: int = 64) -> Dict:

@@ -31,6 +31,7 @@ from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
+from ..vectors import set_static_vectors
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
 
 DEFAULT_MODEL_CONFIG = """
@@ -381,6 +382,9 @@ class RNNLM(TrainablePipe):
         self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
         self.sounds = Sounds.build(set("".join(vocab.words[len(SPECIALS) :])))
         self._build_model(vocab)
+        # The pipeline's static vectors have the right shape from the start; training refreshes
+        # them before each checkpoint (the `spacy-rnnlm.static_vectors.v1` callback).
+        set_static_vectors(self)
 
     def _annotators(self, nlp: Optional[Language]) -> List[Tuple[str, Callable]]:
         if nlp is None:

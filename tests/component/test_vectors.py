@@ -1,0 +1,62 @@
+"""The LM's word vectors as the pipeline's static vectors."""
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.util import registry
+
+from spacy_rnnlm.models.architectures import torch_module
+from spacy_rnnlm.vectors import VECTORS_NAME, set_static_vectors
+
+from ..conftest import make_nlp, train
+
+
+def embeddings(nlp):
+    lm = nlp.get_pipe("rnnlm")
+    module = torch_module(lm.model)
+    return lm, module.embed.weight.detach().numpy()
+
+
+def test_vectors_after_initialize_are_the_input_embeddings():
+    nlp = make_nlp()
+    train(nlp, steps=0)
+    lm, table = embeddings(nlp)
+    vectors = nlp.vocab.vectors
+    assert vectors.name == VECTORS_NAME
+    assert vectors.shape == (len(lm.lm_vocab) - torch_module(lm.model).n_special, table.shape[1])
+    for word in ("我们", "公园", "。"):
+        assert numpy.allclose(nlp.vocab[word].vector, table[lm.lm_vocab.index[word]])
+
+
+def test_vectors_follow_training_and_survive_a_disk_round_trip(trained_nlp, trained_path):
+    lm, table = embeddings(trained_nlp)
+    assert numpy.allclose(trained_nlp.vocab["公园"].vector, table[lm.lm_vocab.index["公园"]])
+    nlp = spacy.load(trained_path)
+    assert nlp.vocab.vectors.shape == trained_nlp.vocab.vectors.shape
+    assert numpy.allclose(nlp.vocab["公园"].vector, trained_nlp.vocab["公园"].vector)
+    doc = nlp("我们今天去公园玩。")
+    assert all(t.has_vector for t in doc)
+    assert doc[0].similarity(doc[0]) == pytest.approx(1.0, abs=1e-5)
+    assert -1.0 <= doc[0].similarity(doc[3]) < 1.0
+    assert doc.similarity(nlp("天气很好。")) < doc.similarity(doc) + 1e-6
+    oov = nlp("犇骉")
+    assert not any(t.has_vector for t in oov) and numpy.all(oov[0].vector == 0)
+    keys, _, scores = nlp.vocab.vectors.most_similar(nlp.vocab["公园"].vector[None, :], n=3)
+    assert nlp.vocab.strings[int(keys[0, 0])] == "公园" and scores[0, 0] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_vectors_callback_refreshes_and_own_vectors_are_kept():
+    nlp = make_nlp()
+    train(nlp, steps=0)
+    lm, table = embeddings(nlp)
+    with torch.no_grad():
+        torch_module(lm.model).embed.weight.add_(1.0)
+    before = nlp.vocab["公园"].vector.copy()
+    registry.callbacks.get("spacy-rnnlm.static_vectors.v1")()(nlp)
+    assert numpy.allclose(nlp.vocab["公园"].vector, before + 1.0)
+    # a pipeline that brings its own vectors keeps them
+    nlp.vocab.reset_vectors(width=4)
+    nlp.vocab.set_vector("公园", numpy.ones(4, dtype="float32"))
+    assert set_static_vectors(lm) is False
+    assert nlp.vocab.vectors.name != VECTORS_NAME and nlp.vocab.vectors.shape[1] == 4
+    assert numpy.allclose(nlp.vocab.get_vector("公园"), numpy.ones(4))
