@@ -10,10 +10,8 @@ true similarity, 0-4; Huang, Qi, Yang, Liu, Sun 2019, "COS960: A Chinese Word Si
 Dataset of 960 Word Pairs", arXiv:1906.00247, github.com/thunlp/COS960).
 
 Vectors compared (figures, not assertions):
-- input: the LM's input embeddings (what the pipeline ships as static vectors);
-- output: the adaptive softmax's output word vectors (a head word's row; a cluster word's row
-  mapped back through its cluster's projection), shared by the forward LM and the fill-in head;
-- input+output: both, each L2-normalised, concatenated;
+- input, output, input+output: the LM's word vectors (spacy_rnnlm/vectors.py, the kinds the
+  pipeline can ship as static vectors);
 - ppmi (window 2 and 5): positive PMI of word/context counts in the training split with
   context-distribution smoothing 0.75 (Levy, Goldberg & Dagan 2015), same segmentation and
   vocabulary, sparse rows compared by cosine.
@@ -31,6 +29,7 @@ import srsly
 
 from spacy_rnnlm.evaluation import find_rnnlm
 from spacy_rnnlm.models.architectures import torch_module
+from spacy_rnnlm.vectors import VECTOR_KINDS, word_vector_table
 
 COS960 = Path(__file__).parent / "data" / "cos960.txt"
 
@@ -62,24 +61,6 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 
     rx, ry = ranks(x), ranks(y)
     return float(numpy.corrcoef(rx, ry)[0, 1])
-
-
-def lm_tables(nlp) -> Dict[str, numpy.ndarray]:
-    """Input, output and combined word vectors, one row per vocabulary id."""
-    module = torch_module(find_rnnlm(nlp).model)
-    emb = module.embed.weight.detach().float().cpu().numpy()
-    a = module.adaptive
-    if a is None:
-        out = module.decoder.weight.detach().float().cpu().numpy()
-    else:
-        out = numpy.zeros((module.n_vocab, a.in_features), dtype="float32")
-        out[: a.shortlist_size] = a.head.weight.detach().float().cpu().numpy()[: a.shortlist_size]
-        for c, tail in enumerate(a.tail):
-            proj = tail[0].weight.detach().float().cpu().numpy()  # (hidden, in)
-            words = tail[1].weight.detach().float().cpu().numpy()  # (cluster, hidden)
-            out[a.cutoffs[c] : a.cutoffs[c + 1]] = words @ proj
-    unit = lambda m: m / numpy.maximum(numpy.linalg.norm(m, axis=1, keepdims=True), 1e-8)  # noqa: E731
-    return {"input": emb, "output": out, "input+output": numpy.concatenate([unit(emb), unit(out)], axis=1)}
 
 
 def ppmi_rows(docs_words: List[List[str]], targets: set, window: int, alpha: float = 0.75) -> Dict[str, Dict[str, float]]:
@@ -137,7 +118,9 @@ def main() -> None:
     covered = [(a, b, s) for a, b, s in pairs if index.get(a, 0) >= n_special and index.get(b, 0) >= n_special]
     gold = [s for _, _, s in covered]
     result: Dict[str, Any] = {"model": args.model, "pairs": str(args.pairs), "n_pairs": len(pairs), "covered": len(covered)}
-    for name, table in lm_tables(nlp).items():
+    module = torch_module(lm.model)
+    for name in VECTOR_KINDS:
+        table = word_vector_table(module, name)
         unit = table / numpy.maximum(numpy.linalg.norm(table, axis=1, keepdims=True), 1e-8)
         cos = [float(unit[index[a]] @ unit[index[b]]) for a, b, _ in covered]
         result[name] = spearman(cos, gold)

