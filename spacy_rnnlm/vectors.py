@@ -62,7 +62,7 @@ def lm_word_vectors(lm: "RNNLM", kind: Optional[str] = None) -> Tuple[List[str],
     (default: the component's `static_vectors` setting)."""
     assert lm.lm_vocab is not None
     module = torch_module(lm.model)
-    table = word_vector_table(module, kind or lm.cfg.get("static_vectors") or "input+output")
+    table = word_vector_table(module, kind or lm.cfg.get("static_vectors") or "output")
     return list(lm.lm_vocab.words[module.n_special :]), table[module.n_special :]
 
 
@@ -76,7 +76,7 @@ def set_static_vectors(lm: "RNNLM") -> bool:
     `static_vectors` kind. RETURNS whether it did (False when the setting is None, or when the
     pipeline has vectors of its own, which are left as they are)."""
     vocab = lm.vocab
-    if lm.cfg.get("static_vectors", "input+output") is None or not owns_vectors(vocab.vectors):
+    if lm.cfg.get("static_vectors", "output") is None or not owns_vectors(vocab.vectors):
         return False
     words, table = lm_word_vectors(lm)
     keys = [vocab.strings.add(word) for word in words]

@@ -345,7 +345,7 @@ class RNNLM(TrainablePipe):
         max_size: Optional[int] = 30000,
         spelling_order: int = 3,
         thesaurus: Optional[str] = None,
-        static_vectors: Optional[str] = "input+output",
+        static_vectors: Optional[str] = "output",
     ) -> None:
         """Build the word vocabulary and the spelling model from the training texts, then the model.
 

@@ -30,8 +30,8 @@ def test_vectors_after_initialize_are_the_input_embeddings():
 
 def test_vectors_follow_training_and_survive_a_disk_round_trip(trained_nlp, trained_path):
     lm = trained_nlp.get_pipe("rnnlm")
-    words, table = lm_word_vectors(lm)  # the default kind: input and output vectors
-    assert table.shape[1] == 32 + 48
+    words, table = lm_word_vectors(lm)  # the default kind: the output word vectors
+    assert table.shape[1] == 48
     assert numpy.allclose(trained_nlp.vocab["公园"].vector, table[words.index("公园")])
     nlp = spacy.load(trained_path)
     assert nlp.vocab.vectors.shape == trained_nlp.vocab.vectors.shape
