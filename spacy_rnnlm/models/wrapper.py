@@ -26,7 +26,6 @@ class LMBatch:
     temperature: float = 1.0
     seeds: Optional[List[int]] = None
     compute_dtype: Optional[torch.dtype] = None  # matrix-product precision (autocast); None: float32
-    n_top: int = 0  # also return the n_top most likely (frequent) words at each position
     # Sequences come sorted by length; the recurrent networks run over groups of this many
     # consecutive sequences, each cut at its longest (see `run_rows`). None: one padded call.
     group_sizes: Optional[List[int]] = None
@@ -34,14 +33,11 @@ class LMBatch:
 
 @dataclass
 class LMOutput:
-    """Per sequence: log P of each predicted element; optionally drawn alternatives and the most
-    likely words at each position."""
+    """Per sequence: log P of each predicted element; optionally drawn alternatives."""
 
     logprobs: List[Floats1d]
     sample_ids: List[Ints2d] = field(default_factory=list)
     sample_logprobs: List[Floats2d] = field(default_factory=list)
-    top_ids: List[Ints2d] = field(default_factory=list)
-    top_logprobs: List[Floats2d] = field(default_factory=list)
     # Training a two-direction model: per sequence, log P(word | both sides) of each word
     # (the end of sentence has no fill-in prediction: its entry is 0 and has no gradient).
     fill_logprobs: List[Floats1d] = field(default_factory=list)
@@ -55,7 +51,6 @@ def convert_inputs(model: Model, X: LMBatch, is_train: bool) -> Tuple[ArgsKwargs
         "temperature": X.temperature,
         "seeds": X.seeds,
         "compute_dtype": X.compute_dtype,
-        "n_top": X.n_top,
         "group_sizes": X.group_sizes,
     }
     if is_train and model.attrs.get("train_fill"):
@@ -95,7 +90,7 @@ def convert_outputs(model: Model, X_Ytorch: Tuple[LMBatch, Any], is_train: bool)
         output.fill_logprobs = rows(Ytorch.fill_logprobs)
         outputs_t.append(Ytorch.fill_logprobs)
     elif isinstance(Ytorch, Outputs):
-        for name in ("sample_ids", "sample_logprobs", "top_ids", "top_logprobs"):
+        for name in ("sample_ids", "sample_logprobs"):
             setattr(output, name, rows(getattr(Ytorch, name)))
 
     def backprop(d_outputs: Tuple[List[Floats1d], ...]) -> ArgsKwargs:

@@ -24,8 +24,6 @@ class Outputs(NamedTuple):
     logprobs: torch.Tensor  # (batch, seq_len)
     sample_ids: torch.Tensor  # (batch, seq_len, n_samples)
     sample_logprobs: torch.Tensor
-    top_ids: torch.Tensor  # (batch, seq_len, n_top)
-    top_logprobs: torch.Tensor
 
 
 # Rows of the (rows, vocab) full distribution computed at once: bounds memory on long sequences.
@@ -172,16 +170,14 @@ class LSTMLanguageModel(nn.Module):
         temperature: float = 1.0,
         seeds: Optional[Sequence[int]] = None,
         compute_dtype: Optional[torch.dtype] = None,
-        n_top: int = 0,
         group_sizes: Optional[Sequence[int]] = None,
     ) -> Union[torch.Tensor, Outputs]:
         """ids, targets (batch, seq_len) → log P(targets) (batch, seq_len), 0.0 where target is padding.
 
         With `n_samples` > 0, also draws that many distinct alternative words per position from
         the model's distribution (never a special nor the observed word), each row with its own
-        generator seeded by `seeds[row]`: ids and log-probs of shape (batch, seq_len, n_samples).
-        With `n_top` > 0, also the `n_top` most likely frequent words at each position (see
-        `top_words`). With either, returns `Outputs`.
+        generator seeded by `seeds[row]`: ids and log-probs of shape (batch, seq_len, n_samples),
+        in `Outputs`.
         `compute_dtype` (e.g. torch.bfloat16) runs the matrix products in that precision under
         autocast; outputs are float32 either way. `group_sizes`: see `run_rows`.
         """
@@ -191,29 +187,11 @@ class LSTMLanguageModel(nn.Module):
             t_obs = targets[mask]
             out = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
             out[mask] = self.rows_logprobs(h_obs, t_obs)
-            if n_samples <= 0 and n_top <= 0:
+            if n_samples <= 0:
                 return out
-            drawn = t_obs.new_zeros((t_obs.shape[0], 0))
-            drawn_lps = out.new_zeros((t_obs.shape[0], 0))
-            if n_samples > 0:
-                gens = [make_generator(seeds[row] if seeds is not None else 0, ids.device) for row in range(ids.shape[0])]
-                drawn, drawn_lps = self._draw(h_obs, t_obs, out[mask], mask.sum(1).tolist(), gens, n_samples, temperature)
-            top, top_lps = self.top_words(h_obs, n_top)
-        return Outputs(out, *_unmask(mask, drawn, drawn_lps.float()), *_unmask(mask, top, top_lps.float()))
-
-    def top_words(self, h: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The `k` most likely words (ids, log-probs; specials left out) for features (n, width).
-        With an adaptive softmax, among the head's frequent words only: cheap, and the words a
-        replacement is usually looked for among."""
-        if k <= 0:
-            return torch.zeros((h.shape[0], 0), dtype=torch.long, device=h.device), h.new_zeros((h.shape[0], 0))
-        if self.adaptive is None:
-            lps = F.log_softmax(self.decoder(h).float(), dim=1)
-        else:
-            lps = head_logprobs(self.adaptive, h)[:, : self.adaptive.shortlist_size]
-        lps[:, : self.n_special] = float("-inf")
-        top = torch.topk(lps, min(k, lps.shape[1] - self.n_special), dim=1)
-        return top.indices, top.values
+            gens = [make_generator(seeds[row] if seeds is not None else 0, ids.device) for row in range(ids.shape[0])]
+            drawn, drawn_lps = self._draw(h_obs, t_obs, out[mask], mask.sum(1).tolist(), gens, n_samples, temperature)
+        return Outputs(out, *_unmask(mask, drawn, drawn_lps.float()))
 
     def _draw(
         self,
