@@ -364,7 +364,8 @@ class RNNLM(TrainablePipe):
             None to leave `nlp.vocab.vectors` alone.
         """
         if static_vectors is not None and static_vectors not in VECTOR_KINDS:
-            raise ValueError(Errors.E005.format(name="static_vectors", value=static_vectors, expected=" or ".join(VECTOR_KINDS) + " or null"))
+            expected = " or ".join(VECTOR_KINDS) + " or null"
+            raise ValueError(Errors.E005.format(name="static_vectors", value=static_vectors, expected=expected))
         groups = load_groups(thesaurus) if thesaurus is not None else None  # fail before the long count
         validate_get_examples(get_examples, "RNNLM.initialize")
         annotators = self._annotators(nlp)
