@@ -4,9 +4,10 @@ One row per vocabulary word (keys from `nlp.vocab.strings`), of the kind chosen 
 (`static_vectors`, kept in the component's cfg): "input", the input embeddings every prediction
 starts from; "output", the adaptive softmax's output word vectors, which the forward LM and the
 fill-in head share (words that fit the same slots get close: 棒 near 好); or "input+output", both
-L2-normalised and concatenated. benchmarks/vectors.py measures them on word similarity. With them `token.vector`, `token.similarity`, `Doc.similarity` and
-`nlp.vocab.vectors.most_similar` work as for any spaCy pipeline with vectors, and the table is
-written with the vocabulary (`nlp.to_disk`, `spacy package`). A word outside the LM's vocabulary
+L2-normalised and concatenated (benchmarks/vectors.py measures them on word similarity). With
+them `token.vector`, `token.similarity`, `Doc.similarity` and `nlp.vocab.vectors.most_similar`
+work as for any spaCy pipeline with vectors, and the table is written with the vocabulary
+(`nlp.to_disk`, `spacy package`). A word outside the LM's vocabulary
 has no row: spaCy gives it the zero vector (`token.has_vector` is False), as for any OOV word.
 
 The table is only ever replaced when it is empty or one this module wrote (its name says so): a
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 VECTORS_NAME = "spacy_rnnlm.word_vectors"
 VECTOR_KINDS = ("input", "output", "input+output")
+# the kind `initialize` chooses by default, and the one of models saved before the setting existed
+DEFAULT_VECTORS = "output"
 
 
 def word_vector_table(module, kind: str) -> numpy.ndarray:
@@ -62,7 +65,7 @@ def lm_word_vectors(lm: "RNNLM", kind: Optional[str] = None) -> Tuple[List[str],
     (default: the component's `static_vectors` setting)."""
     assert lm.lm_vocab is not None
     module = torch_module(lm.model)
-    table = word_vector_table(module, kind or lm.cfg.get("static_vectors") or "output")
+    table = word_vector_table(module, kind or lm.cfg.get("static_vectors") or DEFAULT_VECTORS)
     return list(lm.lm_vocab.words[module.n_special :]), table[module.n_special :]
 
 
@@ -76,7 +79,7 @@ def set_static_vectors(lm: "RNNLM") -> bool:
     `static_vectors` kind. RETURNS whether it did (False when the setting is None, or when the
     pipeline has vectors of its own, which are left as they are)."""
     vocab = lm.vocab
-    if lm.cfg.get("static_vectors", "output") is None or not owns_vectors(vocab.vectors):
+    if lm.cfg.get("static_vectors", DEFAULT_VECTORS) is None or not owns_vectors(vocab.vectors):
         return False
     words, table = lm_word_vectors(lm)
     keys = [vocab.strings.add(word) for word in words]
@@ -100,4 +103,4 @@ def make_static_vectors_callback() -> Callable[[Language], Language]:
     return static_vectors
 
 
-__all__ = ["VECTORS_NAME", "VECTOR_KINDS", "lm_word_vectors", "word_vector_table", "make_static_vectors_callback", "owns_vectors", "set_static_vectors"]
+__all__ = ["DEFAULT_VECTORS", "VECTORS_NAME", "VECTOR_KINDS", "lm_word_vectors", "word_vector_table", "make_static_vectors_callback", "owns_vectors", "set_static_vectors"]

@@ -31,7 +31,7 @@ from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
-from ..vectors import VECTOR_KINDS, set_static_vectors
+from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
 
 DEFAULT_MODEL_CONFIG = """
@@ -345,7 +345,7 @@ class RNNLM(TrainablePipe):
         max_size: Optional[int] = 30000,
         spelling_order: int = 3,
         thesaurus: Optional[str] = None,
-        static_vectors: Optional[str] = "output",
+        static_vectors: Optional[str] = DEFAULT_VECTORS,
     ) -> None:
         """Build the word vocabulary and the spelling model from the training texts, then the model.
 

@@ -13,7 +13,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from .lstm_lm import LSTMLanguageModel, make_rnn, run_rows
+from .lstm_lm import LSTMLanguageModel, make_rnn, run_rows, scatter_rows
 
 
 class TrainOutputs(NamedTuple):
@@ -126,7 +126,7 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
             rows_feats = self.fill_features(h_fwd[fill_rows], h_bwd[fill_rows])
             feats = rows_feats.new_zeros((*targets.shape, rows_feats.shape[1]))
             feats[fill_mask] = rows_feats
-            fwd_lps = self._at(mask, self.rows_logprobs(self.forward_features(h_fwd), targets[mask]))
+            fwd_lps = scatter_rows(mask, self.rows_logprobs(self.forward_features(h_fwd), targets[mask]))
         return feats, fill_mask, fwd_lps
 
     def forward(
@@ -143,7 +143,7 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
             mask = targets != self.pad_id
             observed = targets[mask]
             h_fwd, h_bwd, fill_rows = self.both_sides(ids, targets, group_sizes)
-            fwd = self._at(mask, self.rows_logprobs(self.forward_features(h_fwd), observed))
+            fwd = scatter_rows(mask, self.rows_logprobs(self.forward_features(h_fwd), observed))
             if self.training and self.fill_share < 1.0:
                 fill_rows = fill_rows & (torch.rand(fill_rows.shape, device=fill_rows.device) < self.fill_share)
             fill_lps = torch.zeros(observed.shape, dtype=torch.float32, device=targets.device)
@@ -151,14 +151,7 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
                 left = h_fwd.detach() if self.fill_detach else h_fwd
                 feats = self.fill_features(left[fill_rows], h_bwd[fill_rows])  # (n_sampled, width)
                 fill_lps[fill_rows] = self.rows_logprobs(feats, observed[fill_rows]) / self.fill_share
-        return TrainOutputs(fwd, self._at(mask, fill_lps))
-
-    @staticmethod
-    def _at(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        """Values of the `mask` positions (n,) → float32 (batch, seq_len), 0.0 elsewhere."""
-        out = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
-        out[mask] = values
-        return out
+        return TrainOutputs(fwd, scatter_rows(mask, fill_lps))
 
 
 __all__: List[str] = ["BiLSTMLanguageModel", "TrainOutputs"]

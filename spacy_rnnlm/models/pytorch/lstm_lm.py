@@ -126,10 +126,7 @@ class LSTMLanguageModel(nn.Module):
         """Features (batch, seq_len, width) → float32 log P(target) at the `mask` columns (default:
         not padding), 0.0 elsewhere (batch, seq_len)."""
         mask = (targets != self.pad_id) if mask is None else mask
-        out = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
-        if mask.any():
-            out[mask] = self.rows_logprobs(h[mask], targets[mask])
-        return out
+        return scatter_rows(mask, self.rows_logprobs(h[mask], targets[mask]))
 
     def rows_logprobs(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Features (n, width), targets (n,) → float32 log P(target) (n,), in chunks."""
@@ -185,8 +182,7 @@ class LSTMLanguageModel(nn.Module):
             mask = targets != self.pad_id
             h_obs = self.row_features(ids, mask, group_sizes) if group_sizes else self.hidden(ids)[0][mask]
             t_obs = targets[mask]
-            out = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
-            out[mask] = self.rows_logprobs(h_obs, t_obs)
+            out = scatter_rows(mask, self.rows_logprobs(h_obs, t_obs))
             if n_samples <= 0:
                 return out
             gens = [make_generator(seeds[row] if seeds is not None else 0, ids.device) for row in range(ids.shape[0])]
@@ -250,6 +246,13 @@ class FastDropout(nn.Dropout):
             return x * 0.0
         keep = torch.rand(x.shape, device=x.device) >= self.p
         return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+
+
+def scatter_rows(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Values of the `mask` positions, in row order (n,) → float32 (batch, seq_len), 0.0 elsewhere."""
+    out = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+    out[mask] = values
+    return out
 
 
 def run_rows(rnn: nn.RNNBase, x: torch.Tensor, lengths: Sequence[int], group_sizes: Sequence[int]) -> torch.Tensor:
