@@ -31,6 +31,16 @@ class Errors(metaclass=ErrorsWithCodes):
         "'spacy-rnnlm[thesaurus]') or set [initialize.components.rnnlm] thesaurus = null."
     )
     E012 = "The {what} data is corrupted or of an unknown format ({err})."
+    E013 = (
+        "The listener in component '{component}' expects width {width}, but the 'rnnlm' component "
+        "'{name}' gives states of width {expected} (input embedding + forward + backward states): "
+        "set width = {expected} in its spacy-rnnlm.RNNLMListener.v1 block."
+    )
+    E014 = (
+        "The listener found no LM states on the docs: the 'rnnlm' component '{name}' did not run on "
+        "them. When it is frozen ([training] frozen_components), also list it in [training] "
+        "annotating_components."
+    )
 
 
 class Warnings(metaclass=ErrorsWithCodes):

@@ -31,6 +31,8 @@ SUGGESTION = "lm_suggestion"
 ODD_TOKENS = "lm_odd_tokens"
 CORRECTED = "lm_corrected"
 CORRECTIONS = "lm_corrections"
+# (len(doc), width) float32: the LM's contextual token states, set only while a listener reads them
+STATES = "lm_states"
 
 
 def sentence_spans(doc: Doc) -> List[Span]:
@@ -188,8 +190,9 @@ DOC_GETTERS = {CORRECTED: corrected_text, CORRECTIONS: corrections}
 
 def install_extensions() -> None:
     """Register every extension once; later calls (and other components) leave them alone."""
-    if not Doc.has_extension(SCORES):
-        Doc.set_extension(SCORES, default=None)
+    for name in (SCORES, STATES):
+        if not Doc.has_extension(name):
+            Doc.set_extension(name, default=None)
     for name, getter in DOC_GETTERS.items():
         if not Doc.has_extension(name):
             Doc.set_extension(name, getter=getter)

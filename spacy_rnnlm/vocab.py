@@ -30,13 +30,24 @@ class LMVocab:
         self._total = sum(self.counts)
 
     @staticmethod
-    def count(sequences: Iterable[Sequence[str]]) -> Tuple[Counter, int]:
-        """Word frequencies (specials left out) and the number of sequences."""
+    def count(sequences: Iterable[Sequence[str]], max_types: Optional[int] = None) -> Tuple[Counter, int]:
+        """Word frequencies (specials left out) and the number of sequences, in one pass.
+
+        max_types (Optional[int]): Bound on the distinct words held while counting (memory on a
+            big corpus): whenever there are more, the words seen at most `r` times are dropped
+            and `r` grows by one, as word2vec's ReduceVocab does. The words that survive are the
+            frequent ones; the counts of those seen before a reduction may be a little low.
+        """
         freqs: Counter = Counter()
         n_sequences = 0
+        reduce_at = 1
         for seq in sequences:
             freqs.update(seq)
             n_sequences += 1
+            if max_types is not None and len(freqs) > max_types:
+                for word in [w for w, n in freqs.items() if n <= reduce_at]:
+                    del freqs[word]
+                reduce_at += 1
         for special in SPECIALS:
             freqs.pop(special, None)
         return freqs, n_sequences

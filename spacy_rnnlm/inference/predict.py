@@ -17,6 +17,7 @@ from ..models.wrapper import LMBatch
 from ..sampling import make_generator
 from ..vocab import UNK_ID
 from .fill import PoolLogprobs, context_features
+from .states import predict_states
 from .substitutes import draw_substitutes, word_meanings
 from .units import Unit, encode, length_batches, sequence_units, unit_seed
 
@@ -24,8 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline.lm import RNNLM
 
 
-def predict_units(lm: "RNNLM", docs: Sequence[Doc]) -> List[List[Unit]]:
-    """The scored units of each doc, with alternatives and corrections as configured."""
+def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> List[List[Unit]]:
+    """The scored units of each doc, with alternatives and corrections as configured, and with
+    `states` their words' token states (for listeners)."""
     vocab = lm.lm_vocab
     per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
     flat = [(doc, unit) for doc, units in zip(docs, per_doc) for unit in units]
@@ -36,12 +38,14 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc]) -> List[List[Unit]]:
         unit.spelling = [
             lm.spelling.logprob(w) if unit.ids[pos + 1] == UNK_ID and lm.spelling else None for pos, w in enumerate(ws)
         ]
+    module = torch_module(lm.model)
+    if states:
+        predict_states(module, units, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)
     both_sides = lm.has_fill_in
     substitutes = lm.n_alternatives > 0 and lm.alternatives_context == "both" and both_sides
     if not (substitutes or lm.detect_odd):
         score_forward(lm, units, words, draw=lm.n_alternatives > 0)
         return per_doc
-    module = torch_module(lm.model)
     feats = context_features(
         module, units, both_sides=both_sides, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops
     )

@@ -25,6 +25,8 @@ class Unit:
     edits: List[Tuple[int, int, str, float]] = field(default_factory=list)
     # (n,): for each word examined by the corrector, its best (gain, replacement); None if not examined
     odd: Optional[List[Optional[Tuple[float, str]]]] = None
+    # (n, width): the words' contextual states, for listeners (see states.py); None unless asked for
+    states: Optional[numpy.ndarray] = None
 
 
 def sequence_units(doc: Doc) -> List[List[int]]:

@@ -134,6 +134,16 @@ def forward(model: Model, X: LMBatch, is_train: bool):
     return model.layers[0](X, is_train)
 
 
+def state_width(model: Model) -> int:
+    """Width of the model's token states (see `token_states`), known from its settings before
+    the torch module exists: embedding + forward (+ backward, for a two-direction model)."""
+    settings = model.attrs["settings"]
+    width = settings["embed_width"] + settings["hidden_width"]
+    if model.name == "bilstm_lm":
+        width += settings["backward_width"] or settings["hidden_width"]
+    return width
+
+
 def torch_module(model: Model) -> Union[LSTMLanguageModel, BiLSTMLanguageModel]:
     """The wrapped `nn.Module`, for code that works on tensors directly (generation, fill-in)."""
     return model.layers[0].shims[0]._model

@@ -19,20 +19,23 @@ from thinc.api import Config, Model, Optimizer
 
 from .. import scoring
 from ..errors import Errors, Warnings
-from ..extensions import SCORES, install_extensions, span_totals
+from ..extensions import SCORES, STATES, install_extensions, span_totals
 from ..generation import join_words, sample_continuations
 from ..inference.correction import Corrector
 from ..inference.predict import has_native_bf16, predict_units
+from ..inference.states import begin_update_states, doc_tensor
 from ..inference.units import Unit, batches_by_padded_size, encode, sequence_units
-from ..models.architectures import torch_module
+from ..models.architectures import state_width, torch_module
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
 from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
+from ..training.parallel import sum_counts, sum_gradients
 from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
+from .listener import ListenedTo, RNNLMListener
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -184,6 +187,38 @@ def make_rnnlm(
     )
 
 
+# Settings a pipeline may change on a trained (e.g. sourced) component: read at call time.
+RUNTIME_SETTINGS = ("n_alternatives", "alternatives_context", "temperature", "seed", "detect_odd", "odd_threshold", "batch_tokens")
+
+
+@registry.callbacks("spacy-rnnlm.rnnlm_settings.v1")
+def make_settings_callback(settings: Dict[str, Any], component: str = "rnnlm") -> Callable[[Language], Language]:
+    """A `[initialize.before_init]` callback that changes run-time settings of an rnnlm component,
+    e.g. a sourced, frozen one (spaCy takes a sourced component's settings from its source
+    pipeline), and records them in the pipeline's config so the trained pipeline keeps them.
+
+    settings (Dict[str, Any]): New values, keys among RUNTIME_SETTINGS (e.g. n_alternatives = 0
+        when only the listener's states are wanted: no substitutes are drawn).
+    component (str): The rnnlm component's name.
+    """
+    unknown = sorted(set(settings) - set(RUNTIME_SETTINGS))
+    if unknown:
+        raise ValueError(Errors.E005.format(name="settings", value=unknown, expected="keys among " + ", ".join(RUNTIME_SETTINGS)))
+
+    def apply(nlp: Language) -> Language:
+        pipe = nlp.get_pipe(component)
+        current = {key: getattr(pipe, key) for key in RUNTIME_SETTINGS}
+        current.update(settings)
+        # validated as the factory validates them
+        checked = RNNLM(pipe.vocab, pipe.model, component, **current)
+        for key in settings:
+            setattr(pipe, key, getattr(checked, key))
+            nlp.get_pipe_config(component)[key] = settings[key]
+        return nlp
+
+    return apply
+
+
 @registry.scorers("spacy-rnnlm.lm_scorer.v1")
 def make_lm_scorer() -> Callable:
     return lm_score
@@ -224,10 +259,11 @@ def _install_fork_hook() -> None:
         _FORK_HOOK_INSTALLED = True
 
 
-class RNNLM(TrainablePipe):
+class RNNLM(ListenedTo, TrainablePipe):
     """Scores each token by the probability an LSTM language model gives it after its left context.
 
-    Sets `Doc._.lm_scores`, read by the `lm_` extensions on `Token`, `Span` and `Doc`.
+    Sets `Doc._.lm_scores`, read by the `lm_` extensions on `Token`, `Span` and `Doc`; while
+    other components listen to it (`spacy-rnnlm.RNNLMListener.v1`), also `Doc._.lm_states`.
     """
 
     def __init__(
@@ -312,6 +348,12 @@ class RNNLM(TrainablePipe):
         # use for models saved without one.
         self.sounds: Optional[Sounds] = None
         self._optimizer: Optional[Tuple[Any, torch.optim.Optimizer]] = None
+        # Listeners of other components, by component name (set when the pipeline is linked).
+        self.listener_map: Dict[str, List[RNNLMListener]] = {}
+        # While the listeners' gradients of a training batch are outstanding, the optimizer step
+        # waits for them (this optimizer), so that they land in the same step.
+        self._listeners_pending = False
+        self._deferred_step: Optional[Optimizer] = None
         # The pipeline's tokenizer segments generation prompts (not pickled: jieba's cannot be).
         self.tokenizer = tokenizer
         install_extensions()
@@ -346,6 +388,9 @@ class RNNLM(TrainablePipe):
         spelling_order: int = 3,
         thesaurus: Optional[str] = None,
         static_vectors: Optional[str] = DEFAULT_VECTORS,
+        corpus: Optional[Callable[[Language], Iterable[Example]]] = None,
+        max_count_types: int = 5_000_000,
+        spelling_sample: int = 500_000,
     ) -> None:
         """Build the word vocabulary and the spelling model from the training texts, then the model.
 
@@ -362,6 +407,13 @@ class RNNLM(TrainablePipe):
         static_vectors (Optional[str]): Which of the LM's word vectors become the pipeline's
             static vectors: "input", "output" or "input+output" (see spacy_rnnlm/vectors.py), or
             None to leave `nlp.vocab.vectors` alone.
+        corpus (Optional[Callable[[Language], Iterable[Example]]]): The texts to count the
+            vocabulary from, instead of `get_examples` (e.g. `corpus = ${corpora.train}`: with a
+            streamed corpus, `max_epochs = -1`, spaCy passes only its first 100 examples).
+        max_count_types (int): At most this many distinct words are held while counting (see
+            `LMVocab.count`): the count is one streaming pass in bounded memory.
+        spelling_sample (int): The spelling model learns from at most this many of the words
+            left out of the vocabulary (the most frequent).
         """
         if static_vectors is not None and static_vectors not in VECTOR_KINDS:
             expected = " or ".join(VECTOR_KINDS) + " or null"
@@ -369,6 +421,11 @@ class RNNLM(TrainablePipe):
         groups = load_groups(thesaurus) if thesaurus is not None else None  # fail before the long count
         validate_get_examples(get_examples, "RNNLM.initialize")
         annotators = self._annotators(nlp)
+
+        if corpus is not None:
+            if nlp is None:
+                raise ValueError(Errors.E005.format(name="corpus", value="a reader", expected="initialize(..., nlp=nlp) to read it"))
+            get_examples = lambda: corpus(nlp)  # noqa: E731
 
         def sequences() -> Iterator[List[str]]:
             for eg in get_examples():
@@ -378,13 +435,14 @@ class RNNLM(TrainablePipe):
                 for unit in sequence_units(doc):
                     yield [doc[i].text for i in unit]
 
-        freqs, n_sequences = LMVocab.count(sequences())
+        freqs, n_sequences = LMVocab.count(sequences(), max_types=max_count_types)
         vocab = LMVocab.from_counts(freqs, n_sequences, min_freq=min_freq, max_size=max_size)
         if vocab.counts[EOS_ID] == 0:
             raise ValueError(Errors.E002)
         if len(vocab) < 10:
             util.logger.warning(Warnings.W001.format(n=len(vocab)))
-        unknown = [w for w in freqs if w not in vocab]
+        unknown = [w for w, _ in freqs.most_common() if w not in vocab][:spelling_sample]
+        del freqs
         self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
         self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
         self.sounds = Sounds.build(set("".join(vocab.words[len(SPECIALS) :])))
@@ -421,6 +479,11 @@ class RNNLM(TrainablePipe):
     # -- prediction ---------------------------------------------------------------------------
 
     @property
+    def state_width(self) -> int:
+        """Width of the token states listeners receive."""
+        return state_width(self.model)
+
+    @property
     def has_fill_in(self) -> bool:
         """Whether the model has a backward direction and a fill-in head."""
         return isinstance(torch_module(self.model), BiLSTMLanguageModel)
@@ -429,7 +492,7 @@ class RNNLM(TrainablePipe):
         """Score every sentence of every doc; draw alternatives and look for corrections if
         configured (see spacy_rnnlm/inference/predict.py). Never changes the docs."""
         self._require_initialized()
-        return predict_units(self, list(docs))
+        return predict_units(self, list(docs), states=bool(self.listeners))
 
     def compute_dtype(self, training: bool = False) -> Optional[torch.dtype]:
         """The autocast dtype for inference (or training), or None for plain float32."""
@@ -496,6 +559,8 @@ class RNNLM(TrainablePipe):
                 record["edits"] = edits
                 record["odd_threshold"] = self.odd_threshold
             doc._.set(SCORES, record)
+            if any(unit.states is not None for unit in units) or (not units and self.listeners):
+                doc._.set(STATES, doc_tensor(doc, units, self.state_width))
 
     def _alternatives(self, unit: Unit, pos: int) -> list:
         if unit.alt_ids is None:
@@ -558,7 +623,9 @@ class RNNLM(TrainablePipe):
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
         """Learn from a batch: next-token cross-entropy over its sequences (padding masked), plus,
-        for a two-direction model, the fill-in head's cross-entropy over the same words.
+        for a two-direction model, the fill-in head's cross-entropy over the same words. With
+        listeners, the batch's token states go to them, and their gradients are added to the
+        LM's before the optimizer step (fine-tuning; freeze the component to keep the LM fixed).
         `drop` is not used: dropout is the model's own setting (torch dropout)."""
         if losses is None:
             losses = {}
@@ -566,11 +633,17 @@ class RNNLM(TrainablePipe):
         examples = list(examples)  # validate_examples would exhaust a generator
         validate_examples(examples, "RNNLM.update")
         self._require_initialized()
+        if self._deferred_step is not None:  # the last batch's listeners never sent gradients
+            self._step(self._deferred_step)
+        if self.listeners:
+            self._send_states([eg.predicted for eg in examples])
         windows = self._training_windows(eg.predicted for eg in examples)
-        n_total = sum(len(w) - 1 for w in windows)
-        if n_total == 0:
+        # The loss is a mean over the predictions of the whole batch: under data parallelism, over
+        # every process's share of it, so the summed gradients are exactly the full batch's.
+        device = next(torch_module(self.model).parameters()).device
+        n_total, n_fill = sum_counts([sum(len(w) - 1 for w in windows), sum(len(w) - 2 for w in windows)], device)
+        if not windows or n_total == 0:
             return losses
-        n_fill = sum(len(w) - 2 for w in windows)
         # One pass over the whole batch, sorted by length; the recurrent networks run over groups
         # of close lengths (little padding), everything else once (see `run_rows`).
         windows.sort(key=len)
@@ -613,7 +686,37 @@ class RNNLM(TrainablePipe):
             grads += (d_fill,)
         return loss, grads
 
+    def _send_states(self, docs: List[Doc]) -> None:
+        """The training batch's token states to the listeners; the optimizer step waits for their
+        gradients (see `finish_update`)."""
+        outputs, backprop_states = begin_update_states(
+            torch_module(self.model),
+            self.lm_vocab,  # type: ignore[arg-type]
+            docs,
+            batch_tokens=self.batch_tokens,
+            compute_dtype=self.compute_dtype(training=True),
+            ops=self.model.ops,
+        )
+        self._listeners_pending = True
+
+        def backprop(d_states: List) -> None:
+            backprop_states(d_states)
+            self._listeners_pending = False
+            if self._deferred_step is not None:
+                self._step(self._deferred_step)
+
+        self.send_states(docs, outputs, backprop)
+
     def finish_update(self, sgd: Optimizer) -> None:
+        """Take the optimizer step now, or, while listeners still owe the batch's gradients (spaCy
+        calls this right after `update`, before the listening components' updates), once they
+        have sent them."""
+        if self._listeners_pending:
+            self._deferred_step = sgd
+        else:
+            self._step(sgd)
+
+    def _step(self, sgd: Optimizer) -> None:
         """One optimizer step on the torch module, configured from spaCy's thinc optimizer.
 
         thinc's `PyTorchShim.finish_update` round-trips every parameter through numpy on each
@@ -637,10 +740,12 @@ class RNNLM(TrainablePipe):
                 group["betas"] = (float(sgd.b1), float(sgd.b2))
                 group["eps"] = float(sgd.eps)
             group["weight_decay"] = float(sgd.L2)
+        sum_gradients(params)  # data parallelism (torchrun): every process takes the same step
         if sgd.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, float(sgd.grad_clip))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        self._deferred_step = None
 
     def __reduce__(self):
         # TrainablePipe's Cython pickling copies __dict__ as is; leave out what must not travel.
@@ -650,6 +755,7 @@ class RNNLM(TrainablePipe):
         state["_optimizer"] = None  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
         state["_corrector"] = None  # rebuilt from the vocabulary
+        state["_listeners_pending"], state["_deferred_step"] = False, None  # training state
         return (_restore_component, (type(self), state))
 
     def add_label(self, label: str) -> int:

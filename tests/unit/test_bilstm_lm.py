@@ -134,3 +134,37 @@ def test_bilstm_lm_length_groups_give_the_padded_results(cell):
     assert torch.allclose(grouped.logprobs, padded.logprobs, atol=1e-5)
     assert torch.allclose(grouped.fill_logprobs, padded.fill_logprobs, atol=1e-5)
     assert torch.all(grouped.fill_logprobs[torch.arange(6), torch.tensor(lengths) - 1] == 0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_bilstm_lm_token_states_are_each_direction_read_up_to_the_word(cell):
+    """Word j's states: [embedding; forward network over <s> w1..wj; backward network over
+    </s> wn..wj], whatever else is in the batch and however it is grouped."""
+    model = make(cell)
+    seq = [2, 5, 9, 11, 7, 3]  # <s> w1..w4 </s>
+    ids, targets = pair(seq)
+    states = model.token_states(ids, targets)
+    assert states.shape == (4, model.state_width) == (4, 8 + 16 + 16)
+    for j in range(1, 5):
+        fwd, _ = model.lstm(model.embed(torch.tensor([seq[: j + 1]])))
+        bwd, _ = model.backward_rnn(model.embed(torch.tensor([seq[j:][::-1]])))
+        expected = torch.cat([model.embed.weight[seq[j]], fwd[0, -1], bwd[0, -1]])
+        assert torch.allclose(states[j - 1], expected, atol=1e-5)
+    other = torch.randint(4, V, (1, 9))
+    batch_ids = torch.zeros((2, 9), dtype=torch.long)
+    batch_targets = torch.zeros((2, 9), dtype=torch.long)
+    batch_ids[0], batch_targets[0] = other[0], torch.randint(4, V, (9,))
+    batch_ids[1, :5], batch_targets[1, :5] = ids[0], targets[0]
+    batched = model.token_states(batch_ids, batch_targets, group_sizes=[1, 1])
+    assert batched.shape == (8 + 4, model.state_width)
+    assert torch.allclose(batched[8:], states, atol=1e-5)
+
+
+def test_lstm_lm_token_states_are_embedding_and_forward_state():
+    model = LSTMLanguageModel(V, embed_width=8, hidden_width=16, dropout=0.0, cutoffs=(10, 30)).eval()
+    seq = [2, 5, 9, 11, 3]
+    states = model.token_states(*pair(seq))
+    fwd, _ = model.lstm(model.embed(torch.tensor([seq[:-1]])))
+    assert states.shape == (3, model.state_width) == (3, 24)
+    assert torch.allclose(states[:, 8:], fwd[0, 1:], atol=1e-5)
+    assert torch.allclose(states[:, :8], model.embed.weight[seq[1:4]], atol=1e-6)

@@ -48,3 +48,18 @@ def test_vocab_corrupted_data_raises_coded_error(tmp_path):
     path.write_text('{"words": ["a"]}')
     with pytest.raises(ValueError, match="E007"):
         LMVocab.from_disk(path)
+
+
+def test_vocab_count_bounded_keeps_the_frequent_words():
+    """With max_types, rare words are dropped while counting (word2vec's ReduceVocab), the
+    frequent ones stay with their counts."""
+    import random
+
+    rng = random.Random(0)
+    frequent = [f"w{i}" for i in range(20)]
+    sequences = [[rng.choice(frequent) for _ in range(5)] + [f"rare{k}"] for k in range(2000)]
+    exact, n = LMVocab.count(sequences)
+    bounded, n_bounded = LMVocab.count(sequences, max_types=100)
+    assert n == n_bounded == 2000
+    assert len(exact) == 2020 and len(bounded) <= 101
+    assert all(bounded[w] == exact[w] for w in frequent)

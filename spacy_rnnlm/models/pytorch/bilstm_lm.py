@@ -85,16 +85,9 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
         """
         mask = targets != self.pad_id
         lengths = mask.sum(1)  # (batch,) words + </s>
-        lens = lengths.tolist()
-        groups = list(group_sizes) if group_sizes else [len(lens)]
-        cols = torch.arange(targets.shape[1], device=targets.device).unsqueeze(0)  # (1, seq_len)
-        # Each row reversed within its own length: the backward network reads </s>, wn, …, w1
-        # and never sees padding or another row.
-        rev_index = (lengths.unsqueeze(1) - 1 - cols).clamp_min(0)
-        rev = targets.gather(1, rev_index)
-        rev_emb = self.embed(rev[mask])
-        h_fwd = run_rows(self.lstm, self.drop(self.embed(ids[mask])), lens, groups)
-        h_rev = run_rows(self.backward_rnn, self.drop(rev_emb.detach() if self.fill_detach else rev_emb), lens, groups)
+        groups = list(group_sizes) if group_sizes else [len(lengths)]
+        h_fwd = run_rows(self.lstm, self.drop(self.embed(ids[mask])), lengths.tolist(), groups)
+        h_rev = self._reversed_states(targets, mask, lengths, groups, detach=self.fill_detach)
         # With L = a row's length: position j's right context targets[j+1:L] is rev[:L-1-j], whose
         # last state is the row's reversed position L - 2 - j.
         rows, pos = mask.nonzero(as_tuple=True)
@@ -102,6 +95,43 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
         starts = torch.cumsum(lengths, 0) - lengths
         h_bwd = h_rev[starts[rows] + (row_len - 2 - pos).clamp_min(0)]
         return h_fwd, h_bwd, pos < row_len - 1
+
+    def _reversed_states(
+        self, targets: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor, groups: List[int], detach: bool = False
+    ) -> torch.Tensor:
+        """The backward network over each row reversed within its own length (</s>, wn, …, w1:
+        it never sees padding or another row): states (n, backward_hidden) in row order, position
+        k of a row having read its last k + 1 targets."""
+        cols = torch.arange(targets.shape[1], device=targets.device).unsqueeze(0)  # (1, seq_len)
+        rev = targets.gather(1, (lengths.unsqueeze(1) - 1 - cols).clamp_min(0))
+        rev_emb = self.embed(rev[mask])
+        return run_rows(self.backward_rnn, self.drop(rev_emb.detach() if detach else rev_emb), lengths.tolist(), groups)
+
+    @property
+    def state_width(self) -> int:
+        """Width of `token_states`: the input embedding, the forward and the backward state."""
+        return super().state_width + self.backward_rnn.hidden_size
+
+    def token_states(
+        self, ids: torch.Tensor, targets: torch.Tensor, group_sizes: Optional[Sequence[int]] = None
+    ) -> torch.Tensor:
+        """Contextual features of every word (n_words, state_width), rows in row order: the input
+        embedding, the forward state after reading the word, the backward state after reading it
+        (from the end of the sentence), as ELMo's token representations."""
+        mask = targets != self.pad_id
+        lengths = mask.sum(1)
+        groups = list(group_sizes) if group_sizes else [len(lengths)]
+        emb = self.embed(ids[mask])
+        h_fwd = run_rows(self.lstm, self.drop(emb), lengths.tolist(), groups)
+        h_rev = self._reversed_states(targets, mask, lengths, groups)
+        rows, pos = mask.nonzero(as_tuple=True)
+        word = pos >= 1  # position 0 is <s>
+        rows, pos = rows[word], pos[word]
+        # With L = a row's length, the word at position j (1 <= j < L) is the row's reversed
+        # position L - j: that state has read the sentence from its end back to the word.
+        starts = torch.cumsum(lengths, 0) - lengths
+        h_bwd = h_rev[starts[rows] + lengths[rows] - pos]
+        return torch.cat([emb[word], h_fwd[word], h_bwd], dim=-1)
 
     def fill_features(self, h_fwd: torch.Tensor, h_bwd: torch.Tensor) -> torch.Tensor:
         """Forward and backward states (…, hidden) → the fill-in head's softmax features (…, width)."""

@@ -102,6 +102,24 @@ class LSTMLanguageModel(nn.Module):
         h = self.drop(run_rows(self.lstm, x, mask.sum(1).tolist(), group_sizes))
         return self.proj(h) if self.proj is not None else h
 
+    @property
+    def state_width(self) -> int:
+        """Width of `token_states`: the input embedding and the forward state."""
+        return self.embed.embedding_dim + self.lstm.hidden_size
+
+    def token_states(
+        self, ids: torch.Tensor, targets: torch.Tensor, group_sizes: Optional[Sequence[int]] = None
+    ) -> torch.Tensor:
+        """Contextual features of every word (n_words, state_width), rows in row order (a row's
+        words are ids[:, 1:] up to its length): the word's input embedding and the forward state
+        after reading it (ELMo-style features for other components, see pipeline/listener.py)."""
+        mask = targets != self.pad_id
+        lens = mask.sum(1).tolist()
+        emb = self.embed(ids[mask])
+        h = run_rows(self.lstm, self.drop(emb), lens, list(group_sizes) if group_sizes else [len(lens)])
+        word = mask.nonzero(as_tuple=True)[1] >= 1  # position 0 is <s>
+        return torch.cat([emb[word], h[word]], dim=-1)
+
     def target_logprobs(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Features (n, width) and target ids (n,) → log P(target) (n,), without the full softmax.
 
