@@ -12,6 +12,8 @@ Dataset of 960 Word Pairs", arXiv:1906.00247, github.com/thunlp/COS960).
 Vectors compared (figures, not assertions):
 - input, output, input+output: the LM's word vectors (spacy_rnnlm/vectors.py, the kinds the
   pipeline can ship as static vectors);
+- context: each word's mean [forward; backward] state over the training split (the kind the
+  project's `context-vectors` step ships);
 - ppmi (window 2 and 5): positive PMI of word/context counts in the training split with
   context-distribution smoothing 0.75 (Levy, Goldberg & Dagan 2015), same segmentation and
   vocabulary, sparse rows compared by cosine.
@@ -29,7 +31,7 @@ import srsly
 
 from spacy_rnnlm.evaluation import find_rnnlm
 from spacy_rnnlm.models.architectures import torch_module
-from spacy_rnnlm.vectors import VECTOR_KINDS, word_vector_table
+from spacy_rnnlm.vectors import VECTOR_KINDS, context_vectors, word_vector_table
 
 COS960 = Path(__file__).parent / "data" / "cos960.txt"
 
@@ -132,10 +134,15 @@ def main() -> None:
         rows = ppmi_rows(docs_words, targets, window)
         result[f"ppmi_window{window}"] = spearman([sparse_cosine(rows[a], rows[b]) for a, b, _ in covered], gold)
     result["ppmi_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    context_vectors(nlp, lm, texts)  # the product's "context" kind, from the same training split
+    result["context_seconds"] = time.perf_counter() - start
+    unit = {w: v / max(float(numpy.linalg.norm(v)), 1e-8) for w in targets for v in [nlp.vocab.vectors[nlp.vocab.strings[w]]]}
+    result["context"] = spearman([float(unit[a] @ unit[b]) for a, b, _ in covered], gold)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     srsly.write_json(args.output, result)
     print(f"COS960: {len(covered)} of {len(pairs)} pairs in the vocabulary (Spearman's rho)")
-    for key in ("input", "output", "input+output", "ppmi_window2", "ppmi_window5"):
+    for key in ("input", "output", "input+output", "context", "ppmi_window2", "ppmi_window5"):
         print(f"  {key:<14} {result[key]:.3f}")
     print(f"written: {args.output}")
 

@@ -10,12 +10,21 @@ work as for any spaCy pipeline with vectors, and the table is written with the v
 (`nlp.to_disk`, `spacy package`). A word outside the LM's vocabulary
 has no row: spaCy gives it the zero vector (`token.has_vector` is False), as for any OOV word.
 
+A fourth kind, "context", needs text: each word's contextual states (forward and backward, the
+listener's states without the input embedding) averaged over its occurrences in a corpus, as in
+the averaged-ELMo vectors of word-similarity studies. It scores best on word similarity
+(benchmarks/vectors.py) and is made after training from the training texts (`context_vectors`,
+`spacy-rnnlm vectors`; the project's `context-vectors` step); a pipeline whose table is of this
+kind keeps it when it is saved again.
+
 The table is only ever replaced when it is empty or one this module wrote (its name says so): a
 pipeline that brings its own vectors keeps them.
 """
-from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
+import itertools
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Tuple
 
 import numpy
+import torch
 from spacy.language import Language
 from spacy.util import registry
 from spacy.vectors import Vectors
@@ -27,6 +36,7 @@ if TYPE_CHECKING:
 
 VECTORS_NAME = "spacy_rnnlm.word_vectors"
 VECTOR_KINDS = ("input", "output", "input+output")
+CONTEXT = "context"  # made from text by `context_vectors`, not from the weights alone
 # the kind `initialize` chooses by default, and the one of models saved before the setting existed
 DEFAULT_VECTORS = "output"
 
@@ -65,8 +75,55 @@ def lm_word_vectors(lm: "RNNLM", kind: Optional[str] = None) -> Tuple[List[str],
     (default: the component's `static_vectors` setting)."""
     assert lm.lm_vocab is not None
     module = torch_module(lm.model)
-    table = word_vector_table(module, kind or lm.cfg.get("static_vectors") or DEFAULT_VECTORS)
+    kind = kind or lm.cfg.get("static_vectors") or DEFAULT_VECTORS
+    if kind == CONTEXT:
+        raise ValueError("Context vectors are made from text (see context_vectors): read them from nlp.vocab.vectors.")
+    table = word_vector_table(module, kind)
     return list(lm.lm_vocab.words[module.n_special :]), table[module.n_special :]
+
+
+def context_vectors(nlp: Language, lm: "RNNLM", texts: Iterable[str], batch_size: int = 1000) -> int:
+    """Make the pipeline's static vectors the "context" kind: each vocabulary word's mean
+    [forward; backward] state over its occurrences in `texts`, read as the pipeline reads them
+    (its tokenizer and the annotating components before the rnnlm, e.g. the sentencizer). A word
+    that never occurs gets the zero vector. RETURNS the number of words that occurred.
+
+    nlp (Language): The pipeline `lm` belongs to.
+    lm (RNNLM): Its initialized rnnlm component.
+    texts (Iterable[str]): The texts, e.g. the training split.
+    """
+    from .inference.states import eval_states
+    from .inference.units import encode, sequence_units
+
+    vocab = lm.lm_vocab
+    assert vocab is not None
+    module = torch_module(lm.model)
+    skip = module.embed.embedding_dim  # the input embedding is a static vector already
+    device = next(module.parameters()).device
+    sums = torch.zeros((len(vocab), module.state_width - skip), device=device)
+    counts = torch.zeros(len(vocab), device=device)
+    before = nlp.pipe_names[: nlp.pipe_names.index(lm.name)]
+    with nlp.select_pipes(enable=[n for n in before if not getattr(nlp.get_pipe(n), "is_trainable", False)]):
+        batch: List[str] = []
+        for text in itertools.chain(texts, [None]):
+            if text is not None:
+                batch.append(text)
+            if batch and (text is None or len(batch) == batch_size):
+                seqs = [encode(vocab, (doc[i].text for i in unit)) for doc in nlp.pipe(batch) for unit in sequence_units(doc)]
+                states = eval_states(module, seqs, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)
+                for seq, rows in zip(seqs, states):
+                    ids = torch.as_tensor(seq[1:-1], device=device)
+                    sums.index_add_(0, ids, rows[:, skip:])
+                    counts.index_add_(0, ids, torch.ones(len(ids), device=device))
+                batch = []
+    table = (sums / counts.clamp_min(1).unsqueeze(1)).cpu().numpy()[module.n_special :]
+    words = vocab.words[module.n_special :]
+    keys = [lm.vocab.strings.add(word) for word in words]
+    if not owns_vectors(lm.vocab.vectors):
+        raise ValueError("The pipeline has vectors of its own; context vectors would replace them.")
+    lm.vocab.vectors = Vectors(strings=lm.vocab.strings, data=numpy.ascontiguousarray(table), keys=keys, name=VECTORS_NAME)
+    lm.cfg["static_vectors"] = CONTEXT
+    return int((counts[module.n_special :] > 0).sum())
 
 
 def owns_vectors(vectors: Vectors) -> bool:
@@ -79,8 +136,9 @@ def set_static_vectors(lm: "RNNLM") -> bool:
     `static_vectors` kind. RETURNS whether it did (False when the setting is None, or when the
     pipeline has vectors of its own, which are left as they are)."""
     vocab = lm.vocab
-    if lm.cfg.get("static_vectors", DEFAULT_VECTORS) is None or not owns_vectors(vocab.vectors):
-        return False
+    kind = lm.cfg.get("static_vectors", DEFAULT_VECTORS)
+    if kind is None or kind == CONTEXT or not owns_vectors(vocab.vectors):
+        return False  # (context vectors come from text, see `context_vectors`: kept as they are)
     words, table = lm_word_vectors(lm)
     keys = [vocab.strings.add(word) for word in words]
     vocab.vectors = Vectors(strings=vocab.strings, data=table, keys=keys, name=VECTORS_NAME)
@@ -103,4 +161,4 @@ def make_static_vectors_callback() -> Callable[[Language], Language]:
     return static_vectors
 
 
-__all__ = ["DEFAULT_VECTORS", "VECTORS_NAME", "VECTOR_KINDS", "lm_word_vectors", "word_vector_table", "make_static_vectors_callback", "owns_vectors", "set_static_vectors"]
+__all__ = ["CONTEXT", "DEFAULT_VECTORS", "context_vectors", "VECTORS_NAME", "VECTOR_KINDS", "lm_word_vectors", "word_vector_table", "make_static_vectors_callback", "owns_vectors", "set_static_vectors"]

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import spacy
 from typer.testing import CliRunner
 
 from spacy_rnnlm.cli import app
@@ -165,3 +166,15 @@ def test_cli_similar_nearest_words_by_cosine(trained_path):
     assert via.exit_code == 0 and "has no vector" in via.stderr
     none = invoke("similar", trained_path, "犇骉")
     assert none.exit_code == 1 and none.output.startswith("error:") and "犇骉" in none.output
+
+
+def test_cli_vectors_writes_a_pipeline_with_context_vectors(trained_path, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("我们今天去公园玩。\n天气很好。\n", encoding="utf8")
+    result = invoke("vectors", trained_path, texts, "--output", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    loaded = spacy.load(tmp_path / "out")
+    assert loaded.vocab.vectors.shape[1] == 48 + 32 and loaded.vocab["公园"].vector.any()
+    assert not loaded.vocab["学习"].vector.any()  # in the vocabulary, not in these texts: zeros
+    missing = invoke("vectors", trained_path, tmp_path / "nope.txt", "--output", tmp_path / "out2")
+    assert missing.exit_code == 1 and "not found" in missing.output

@@ -28,10 +28,12 @@ def test_project_smoke_workflow_packages_a_loadable_pipeline(tmp_path):
     assert 0 <= typos["correction"]["clean_changed"] <= 1
     code = (
         "import spacy, json; nlp = spacy.load('zh_rnnlm_smoke'); doc = nlp('代码医生工作室真棒。');"
-        "print(json.dumps([doc._.lm_perplexity, [t._.lm_alternatives for t in doc]]))"
+        "print(json.dumps([doc._.lm_perplexity, [t._.lm_alternatives for t in doc], nlp.get_pipe('rnnlm').cfg['static_vectors'], nlp.vocab.vectors.shape[1]]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    perplexity, alternatives = json.loads(out.stdout.strip().splitlines()[-1])
+    perplexity, alternatives, vectors_kind, width = json.loads(out.stdout.strip().splitlines()[-1])
     assert perplexity > 1
     assert all(len(alts) == 3 for alts in alternatives)
+    # the package carries the context vectors of the smoke-context-vectors step: [forward; backward]
+    assert vectors_kind == "context" and width == 48 + 32

@@ -1,4 +1,4 @@
-"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank and look up similar words from the shell.
+"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank, look up similar words and make context vectors from the shell.
 
 Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
 the user can fix become one line on stderr and exit status 1, never a traceback.
@@ -104,6 +104,20 @@ def similar_cli(
         typer.echo(f"'{result['word']}' has no vector: the mean of {' '.join(result['via'])}", err=True)
     for row in result["nearest"]:
         typer.echo(f"{row['word']}\t{row['cosine']:.4f}")
+
+
+@app.command("vectors")
+def vectors_cli(
+    model: str = MODEL,
+    input_path: Optional[Path] = INPUT,
+    output: Path = typer.Option(..., "--output", "-o", help="Where to save the pipeline with its new vectors"),
+):
+    """Context vectors: each word's mean contextual state over the texts (e.g. the training
+    split) become the pipeline's static vectors; the pipeline is saved to --output."""
+    errors = commands.ErrorLog()
+    result = _run(commands.vectors, model, input_path, output, errors=errors)
+    typer.echo(f"{result['words']} words ({result['seen']} seen in the texts), width {result['width']}: {result['output']}")
+    _finish(errors)
 
 
 @app.command("evaluate")

@@ -8,7 +8,7 @@ import srsly
 from spacy.tokens import Doc
 from tqdm import tqdm
 
-from ..evaluation import evaluate_texts
+from ..evaluation import evaluate_texts, find_rnnlm
 from ..extensions import sentence_spans
 from .io import CLIError, load_pipeline, read_texts
 
@@ -170,6 +170,22 @@ def similar(model: str, word: str, *, n: int = 10) -> Dict:
     if result is None:
         raise CLIError(f"'{word}' has no vector, nor has any of its characters")
     return result
+
+
+def vectors(model: str, input_path: Optional[Path], output: Path, *, errors: Optional[ErrorLog] = None) -> Dict:
+    """Give the pipeline "context" static vectors (each word's mean contextual state over the
+    texts of `input_path`, see spacy_rnnlm/vectors.py) and save it to `output`."""
+    from ..vectors import context_vectors
+
+    nlp = load_pipeline(model)
+    errors = errors or ErrorLog()
+    texts = (text for text, _ in read_texts(input_path, errors))
+    try:
+        seen = context_vectors(nlp, find_rnnlm(nlp), texts)
+    except ValueError as err:
+        raise CLIError(str(err)) from err
+    nlp.to_disk(output)
+    return {"words": nlp.vocab.vectors.shape[0], "seen": seen, "width": nlp.vocab.vectors.shape[1], "output": str(output)}
 
 
 def nearest_words(nlp, word: str, n: int) -> Optional[Dict]:

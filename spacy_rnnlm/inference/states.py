@@ -40,17 +40,24 @@ def unit_states(
     return out
 
 
-def predict_states(
-    module: LSTMLanguageModel, units: Sequence[Unit], *, batch_tokens: int, compute_dtype: Optional[torch.dtype], ops
-) -> None:
-    """Set each unit's `states` (numpy (n_words, width)), without gradients, in eval mode."""
+def eval_states(
+    module: LSTMLanguageModel, seqs: Sequence[numpy.ndarray], *, batch_tokens: int, compute_dtype: Optional[torch.dtype], ops
+) -> List[torch.Tensor]:
+    """`unit_states` for inference: eval mode (no dropout), no gradients."""
     was_training = module.training
     module.eval()
     try:
         with torch.inference_mode():
-            states = unit_states(module, [u.ids for u in units], batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops)
+            return unit_states(module, seqs, batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops)
     finally:
         module.train(was_training)
+
+
+def predict_states(
+    module: LSTMLanguageModel, units: Sequence[Unit], *, batch_tokens: int, compute_dtype: Optional[torch.dtype], ops
+) -> None:
+    """Set each unit's `states` (numpy (n_words, width))."""
+    states = eval_states(module, [u.ids for u in units], batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops)
     for unit, rows in zip(units, states):
         unit.states = rows.cpu().numpy()
 

@@ -83,3 +83,36 @@ def test_vectors_none_leaves_the_table_and_bad_kind_is_an_error():
     assert nlp.vocab.vectors.shape[0] == 0
     with pytest.raises(ValueError, match="E005"):
         train(make_nlp(), steps=0, static_vectors="hidden")
+
+
+def test_vectors_context_are_mean_states_and_survive_saving(trained_path, tmp_path):
+    from spacy_rnnlm.inference.states import eval_states
+    from spacy_rnnlm.inference.units import encode, sequence_units
+    from spacy_rnnlm.vectors import CONTEXT, context_vectors
+
+    from ..conftest import TRAIN_TEXTS
+
+    nlp = spacy.load(trained_path)
+    lm = nlp.get_pipe("rnnlm")
+    module = torch_module(lm.model)
+    seen = context_vectors(nlp, lm, TRAIN_TEXTS, batch_size=4)  # several batches
+    skip = module.embed.embedding_dim
+    assert nlp.vocab.vectors.shape == (len(lm.lm_vocab) - module.n_special, module.state_width - skip)
+    assert 0 < seen <= nlp.vocab.vectors.shape[0] and lm.cfg["static_vectors"] == CONTEXT
+    # 我们 by hand: its states in every sentence it occurs in, averaged
+    rows = []
+    for doc in nlp.pipe(TRAIN_TEXTS):
+        for unit in sequence_units(doc):
+            words = [doc[i].text for i in unit]
+            states = eval_states(module, [encode(lm.lm_vocab, words)], batch_tokens=4096, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)[0]
+            rows += [states[k, skip:].numpy() for k, w in enumerate(words) if w == "我们"]
+    assert len(rows) >= 3
+    numpy.testing.assert_allclose(nlp.vocab["我们"].vector, numpy.mean(rows, axis=0), atol=1e-4)
+    # saving again keeps them (the callback does not put weight vectors back), and they load
+    registry.callbacks.get("spacy-rnnlm.static_vectors.v1")()(nlp)
+    nlp.to_disk(tmp_path / "ctx")
+    loaded = spacy.load(tmp_path / "ctx")
+    numpy.testing.assert_allclose(loaded.vocab["我们"].vector, numpy.mean(rows, axis=0), atol=1e-4)
+    assert loaded.get_pipe("rnnlm").cfg["static_vectors"] == CONTEXT
+    with pytest.raises(ValueError, match="from text"):
+        lm_word_vectors(loaded.get_pipe("rnnlm"))

@@ -65,3 +65,28 @@ def test_corpus_sharded_wraps_any_reader(monkeypatch):
     assert [eg.reference.text for eg in wrapped(nlp)] == texts[1::3]
     with unsharded():  # initialization reads everything
         assert [eg.reference.text for eg in wrapped(nlp)] == texts
+
+
+def test_corpus_stream_counts_the_vocabulary_from_the_whole_stream(tmp_path):
+    """With max_epochs = -1 spaCy initializes from the first 100 examples only; the rnnlm's
+    `corpus` setting counts the vocabulary from the whole streamed corpus."""
+    from spacy import util
+    from spacy.training.initialize import init_nlp
+
+    from ..conftest import ROOT
+
+    words = [f"词{i:03d}" for i in range(300)]
+    lines = [f"{words[i]}和{words[(i * 7 + 1) % 300]}。" for i in range(300)] * 2
+    (tmp_path / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    overrides = {
+        "paths.train": str(tmp_path / "train.txt"),
+        "paths.dev": str(tmp_path / "train.txt"),
+        "corpora.train": {"@readers": "spacy-rnnlm.StreamCorpus.v1", "path": "${paths.train}"},
+        "training.max_epochs": -1,
+    }
+    config = util.load_config(ROOT / "configs" / "smoke.cfg", overrides=overrides, interpolate=False)
+    few = init_nlp(config).get_pipe("rnnlm").lm_vocab
+    config["initialize"]["components"]["rnnlm"]["corpus"] = "${corpora.train}"
+    config = util.load_config_from_str(config.to_str(), interpolate=False)
+    full = init_nlp(config).get_pipe("rnnlm").lm_vocab
+    assert len(full) > len(few) + 100
