@@ -12,8 +12,8 @@ Dataset of 960 Word Pairs", arXiv:1906.00247, github.com/thunlp/COS960).
 Vectors compared (figures, not assertions):
 - input, output, input+output: the LM's word vectors (spacy_rnnlm/vectors.py, the kinds the
   pipeline can ship as static vectors);
-- context: each word's mean [forward; backward] state over the training split (the kind the
-  project's `context-vectors` step ships);
+- context: each word's mean forward state over the training split (the kind the project's
+  `context-vectors` step ships);
 - ppmi (window 2 and 5): positive PMI of word/context counts in the training split with
   context-distribution smoothing 0.75 (Levy, Goldberg & Dagan 2015), same segmentation and
   vocabulary, sparse rows compared by cosine.

@@ -174,7 +174,7 @@ def test_cli_vectors_writes_a_pipeline_with_context_vectors(trained_path, tmp_pa
     result = invoke("vectors", trained_path, texts, "--output", tmp_path / "out")
     assert result.exit_code == 0, result.output
     loaded = spacy.load(tmp_path / "out")
-    assert loaded.vocab.vectors.shape[1] == 48 + 32 and loaded.vocab["公园"].vector.any()
+    assert loaded.vocab.vectors.shape[1] == 48 and loaded.vocab["公园"].vector.any()
     assert not loaded.vocab["学习"].vector.any()  # in the vocabulary, not in these texts: zeros
     missing = invoke("vectors", trained_path, tmp_path / "nope.txt", "--output", tmp_path / "out2")
     assert missing.exit_code == 1 and "not found" in missing.output

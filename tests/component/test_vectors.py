@@ -96,8 +96,8 @@ def test_vectors_context_are_mean_states_and_survive_saving(trained_path, tmp_pa
     lm = nlp.get_pipe("rnnlm")
     module = torch_module(lm.model)
     seen = context_vectors(nlp, lm, TRAIN_TEXTS, batch_size=4)  # several batches
-    skip = module.embed.embedding_dim
-    assert nlp.vocab.vectors.shape == (len(lm.lm_vocab) - module.n_special, module.state_width - skip)
+    part = slice(module.embed.embedding_dim, module.embed.embedding_dim + module.lstm.hidden_size)
+    assert nlp.vocab.vectors.shape == (len(lm.lm_vocab) - module.n_special, module.lstm.hidden_size)
     assert 0 < seen <= nlp.vocab.vectors.shape[0] and lm.cfg["static_vectors"] == CONTEXT
     # 我们 by hand: its states in every sentence it occurs in, averaged
     rows = []
@@ -105,7 +105,7 @@ def test_vectors_context_are_mean_states_and_survive_saving(trained_path, tmp_pa
         for unit in sequence_units(doc):
             words = [doc[i].text for i in unit]
             states = eval_states(module, [encode(lm.lm_vocab, words)], batch_tokens=4096, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)[0]
-            rows += [states[k, skip:].numpy() for k, w in enumerate(words) if w == "我们"]
+            rows += [states[k, part].numpy() for k, w in enumerate(words) if w == "我们"]
     assert len(rows) >= 3
     numpy.testing.assert_allclose(nlp.vocab["我们"].vector, numpy.mean(rows, axis=0), atol=1e-4)
     # saving again keeps them (the callback does not put weight vectors back), and they load
