@@ -2,7 +2,7 @@
 
 Reads the component's settings at call time (they may be changed after loading) and returns plain
 `Unit` records; the component writes them to the docs. Only the forward LM runs unless
-substitutes or correction need the context features. Results do not depend on the batch:
+substitutes or correction need the context features, or listeners the token states. Results do not depend on the batch:
 sequences are right-padded (padding never reaches a position's output) and each sentence draws
 with its own generator, seeded from its text.
 """

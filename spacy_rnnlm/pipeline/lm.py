@@ -634,6 +634,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         validate_examples(examples, "RNNLM.update")
         self._require_initialized()
         if self._deferred_step is not None:  # the last batch's listeners never sent gradients
+            self._listeners_pending = False
             self._step(self._deferred_step)
         if self.listeners:
             self._send_states([eg.predicted for eg in examples])

@@ -129,3 +129,18 @@ def test_listener_states_do_not_depend_on_the_batch():
     doc = nlp("天气  很好")
     spaces = [t.i for t in doc if t.is_space]
     assert spaces and not doc._.lm_states[spaces].any() and doc._.lm_states[[t.i for t in doc if not t.is_space]].any()
+
+
+def test_listener_reads_a_forward_only_model():
+    """The LSTMLanguageModel.v1 pipelines of earlier releases give [embedding; forward] states."""
+    from ..conftest import TINY_FORWARD_MODEL
+
+    nlp = make_nlp(TINY_FORWARD_MODEL)
+    train(nlp, steps=5)
+    nlp.add_pipe("textcat", config=textcat_config(width=32 + 48))
+    textcat = nlp.get_pipe("textcat")
+    for label in ("POS", "NEG"):
+        textcat.add_label(label)
+    textcat.initialize(lambda: examples(nlp), nlp=nlp)
+    doc = nlp("天气很好。")
+    assert doc._.lm_states.shape == (len(doc), 80) and set(doc.cats) == {"POS", "NEG"}
