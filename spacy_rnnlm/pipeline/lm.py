@@ -1,6 +1,7 @@
 """The trainable `rnnlm` pipeline component: trains the LSTM language model with spaCy's own loop
 and writes language-model scores to every doc it processes."""
 import hashlib
+import heapq
 import math
 import os
 from pathlib import Path
@@ -389,8 +390,8 @@ class RNNLM(ListenedTo, TrainablePipe):
         thesaurus: Optional[str] = None,
         static_vectors: Optional[str] = DEFAULT_VECTORS,
         corpus: Optional[Callable[[Language], Iterable[Example]]] = None,
-        max_count_types: int = 5_000_000,
-        spelling_sample: int = 500_000,
+        max_count_types: int = 2_000_000,
+        spelling_sample: int = 200_000,
     ) -> None:
         """Build the word vocabulary and the spelling model from the training texts, then the model.
 
@@ -441,7 +442,9 @@ class RNNLM(ListenedTo, TrainablePipe):
             raise ValueError(Errors.E002)
         if len(vocab) < 10:
             util.logger.warning(Warnings.W001.format(n=len(vocab)))
-        unknown = [w for w, _ in freqs.most_common() if w not in vocab][:spelling_sample]
+        unknown = [w for w in freqs if w not in vocab]
+        if len(unknown) > spelling_sample:  # the most frequent, without sorting all the counts
+            unknown = heapq.nlargest(spelling_sample, unknown, key=freqs.__getitem__)
         del freqs
         self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
         self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
