@@ -1,5 +1,6 @@
 """The trainable `rnnlm` pipeline component: trains the LSTM language model with spaCy's own loop
 and writes language-model scores to every doc it processes."""
+import contextlib
 import hashlib
 import heapq
 import math
@@ -390,8 +391,8 @@ class RNNLM(ListenedTo, TrainablePipe):
         thesaurus: Optional[str] = None,
         static_vectors: Optional[str] = DEFAULT_VECTORS,
         corpus: Optional[Callable[[Language], Iterable[Example]]] = None,
-        max_count_types: int = 2_000_000,
-        spelling_sample: int = 200_000,
+        max_count_types: int = 1_000_000,
+        spelling_sample: int = 100_000,
     ) -> None:
         """Build the word vocabulary and the spelling model from the training texts, then the model.
 
@@ -436,7 +437,12 @@ class RNNLM(ListenedTo, TrainablePipe):
                 for unit in sequence_units(doc):
                     yield [doc[i].text for i in unit]
 
-        freqs, n_sequences = LMVocab.count(sequences(), max_types=max_count_types)
+        # Every new word a doc brings stays in spaCy's shared vocabulary (a lexeme and a string)
+        # unless it is made inside a memory zone: on a big corpus that, not the count, is what
+        # grows. Only plain strings leave the zone.
+        zone = nlp.memory_zone() if nlp is not None and hasattr(nlp, "memory_zone") else contextlib.nullcontext()
+        with zone:
+            freqs, n_sequences = LMVocab.count(sequences(), max_types=max_count_types)
         vocab = LMVocab.from_counts(freqs, n_sequences, min_freq=min_freq, max_size=max_size)
         if vocab.counts[EOS_ID] == 0:
             raise ValueError(Errors.E002)
