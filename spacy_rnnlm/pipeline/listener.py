@@ -44,9 +44,6 @@ class RNNLMListener(Model):
         """Store the states of the training batch `batch_id` and the callback taking their gradient."""
         self._batch_id, self._outputs, self._backprop = batch_id, outputs, backprop
 
-    def clear(self) -> None:
-        self._batch_id, self._outputs, self._backprop = None, None, None
-
 
 @registry.architectures("spacy-rnnlm.RNNLMListener.v1")
 def build_rnnlm_listener(width: int = DEFAULT_WIDTH, upstream: str = "rnnlm") -> RNNLMListener:
