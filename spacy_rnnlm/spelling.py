@@ -39,7 +39,8 @@ class SpellingModel:
         if order < 1:
             raise ValueError(Errors.E005.format(name="spelling order", value=order, expected="an integer >= 1"))
         self.order = order
-        self.counts = {ctx: dict(nxt) for ctx, nxt in counts.items()}
+        # plain dicts are kept as given (no second copy of a big model while it is built)
+        self.counts = {ctx: nxt if type(nxt) is dict else dict(nxt) for ctx, nxt in counts.items()}
         self.alphabet = sorted({s for nxt in self.counts.values() for s in nxt} - {EOW, UNSEEN})
         self._seen = set(self.alphabet)
         self.symbols = self._seen | {EOW, UNSEEN}
@@ -71,8 +72,11 @@ class SpellingModel:
             for i in range(order - 1, len(seq)):
                 for k in range(order):  # every context length 0 .. order-1
                     counts["".join(seq[i - k : i])][seq[i]] += 1
-        model = cls(counts, order=order, universe=universe)
+        for ctx in list(counts):  # to plain dicts one at a time: peak memory of a big build
+            counts[ctx] = dict(counts[ctx])
+        model = cls(dict(counts), order=order, universe=universe)
         model.vocab_mass = min(sum(math.exp(model.raw_logprob(v)) for v in set(vocab) if v), 1.0 - 1e-9)
+        model._cache.clear()  # the vocabulary words' steps: never asked for again
         return model
 
     def _prob(self, ctx: str, sym: str) -> float:

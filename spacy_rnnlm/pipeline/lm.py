@@ -3,6 +3,7 @@ and writes language-model scores to every doc it processes."""
 import contextlib
 import hashlib
 import heapq
+import itertools
 import math
 import os
 from pathlib import Path
@@ -421,7 +422,9 @@ class RNNLM(ListenedTo, TrainablePipe):
             expected = " or ".join(VECTOR_KINDS) + " or null"
             raise ValueError(Errors.E005.format(name="static_vectors", value=static_vectors, expected=expected))
         groups = load_groups(thesaurus) if thesaurus is not None else None  # fail before the long count
-        validate_get_examples(get_examples, "RNNLM.initialize")
+        # spaCy's check iterates all it is given: of a streamed corpus, only its first examples
+        first = (lambda: list(itertools.islice(get_examples(), 100))) if callable(get_examples) else get_examples
+        validate_get_examples(first, "RNNLM.initialize")
         annotators = self._annotators(nlp)
 
         if corpus is not None:

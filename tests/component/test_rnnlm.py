@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 import pytest
 import spacy
 from spacy.tokens import Doc, Span, Token
+from spacy.training import Example
 
 from spacy_rnnlm.extensions import install_extensions
 from spacy_rnnlm.vocab import SPECIALS
@@ -233,6 +234,23 @@ def test_rnnlm_initialize_without_text_raises():
     nlp = make_nlp()
     with pytest.raises(ValueError, match="E002"):
         nlp.initialize(lambda: make_examples(nlp, [""]))
+
+
+def test_rnnlm_initialize_reads_a_stream_once():
+    """spaCy's check of `get_examples` iterates what it gets: a streamed corpus must not be read
+    (segmented, counted into the shared vocabulary) twice."""
+    nlp = make_nlp()
+    texts = TRAIN_TEXTS * 50
+    read = []
+
+    def stream():
+        for text in texts:
+            read.append(text)
+            yield Example(nlp.make_doc(text), nlp.make_doc(text))
+
+    nlp.get_pipe("rnnlm").initialize(stream, nlp=nlp)
+    assert len(texts) <= len(read) <= len(texts) + 100  # one pass, and the first 100 checked
+    assert "公园" in nlp.get_pipe("rnnlm").lm_vocab
 
 
 def test_rnnlm_missing_or_corrupted_model_file(trained_path, tmp_path):
