@@ -17,6 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
+import torch
+
 from .errors import Errors
 from .vocab import SPECIALS, LMVocab
 
@@ -57,6 +59,7 @@ class Thesaurus:
     def __init__(self, synonyms: Optional[Dict[int, List[int]]] = None, source: str = ""):
         self.synonyms: Dict[int, List[int]] = synonyms or {}
         self.source = source
+        self._table: Optional[torch.Tensor] = None
 
     @classmethod
     def build(cls, groups: Iterable[Sequence[str]], vocab: LMVocab, source: str, max_per_word: int = 40) -> "Thesaurus":
@@ -85,6 +88,19 @@ class Thesaurus:
 
     def __call__(self, word_id: int) -> List[int]:
         return self.synonyms.get(word_id, [])
+
+    def matrix(self, word_ids: torch.Tensor) -> torch.Tensor:
+        """Synonym ids of each of `word_ids` (rows,), right-padded with -1: (rows, most
+        synonyms among them). One lookup in a padded table (built on first use, per device)."""
+        if self._table is None or self._table.device != word_ids.device:
+            n_rows = max(self.synonyms, default=-1) + 2  # the last row: no synonyms (any other id)
+            table = torch.full((n_rows, max(map(len, self.synonyms.values()), default=0)), -1, dtype=torch.long)
+            for idx, syns in self.synonyms.items():
+                table[idx, : len(syns)] = torch.tensor(syns)
+            self._table = table.to(word_ids.device)
+        last = self._table.shape[0] - 1
+        rows = self._table[torch.where((word_ids >= 0) & (word_ids < last), word_ids, last)]
+        return rows[:, : int((rows >= 0).sum(1).max())] if rows.shape[0] else rows
 
     def __len__(self) -> int:
         return len(self.synonyms)

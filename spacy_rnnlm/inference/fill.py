@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
-from ..models.pytorch.adaptive_draws import head_logprobs
+from ..models.pytorch.adaptive_draws import head_logprobs, logsumexp_rows
 from ..models.pytorch.lstm_lm import LSTMLanguageModel
 from ..models.wrapper import pad_sequences
 from .units import Unit, length_batches
@@ -69,7 +69,10 @@ class PoolLogprobs:
     With an adaptive softmax, the head (frequent words and one entry per cluster) is computed
     for every row, and a cluster only for the rows that need one of its words: a substitute pool
     or a correction candidate needs a few exact log-probs, not the whole 30k-word row.
-    `pool_clusters` clusters are computed for every row (they take part in `top`).
+    `pool_clusters` clusters are computed for every row (they take part in `top`). A cluster is
+    kept as its raw logits (in the compute precision) and one offset per row, log P(cluster) −
+    log Σ exp(logits): log P(w) = logit(w) + offset, read only where a word is asked for, so the
+    cluster's full log-softmax is never written out.
     """
 
     def __init__(self, module: LSTMLanguageModel, feats: torch.Tensor, compute_dtype: Optional[torch.dtype], pool_clusters: int = 1):
@@ -78,7 +81,7 @@ class PoolLogprobs:
         with self._precision():
             if self.adaptive is None:
                 self.head = module.log_probs(feats).float()  # (rows, vocab): no levels
-                self.tables = []
+                self.tables: List[Tuple[torch.Tensor, torch.Tensor]] = []
             else:
                 self.head = head_logprobs(self.adaptive, feats)  # (rows, shortlist + clusters)
                 self.tables = [self._cluster(c, None) for c in range(min(pool_clusters, self.adaptive.n_clusters))]
@@ -87,13 +90,15 @@ class PoolLogprobs:
         enabled = self.dtype is not None
         return torch.autocast(self.feats.device.type, dtype=self.dtype or torch.float32, enabled=enabled)
 
-    def _cluster(self, c: int, rows: Optional[torch.Tensor]) -> torch.Tensor:
-        """log P(w) of cluster c's words for `rows` (all if None): (rows, cluster size)."""
+    def _cluster(self, c: int, rows: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Cluster c's word logits for `rows` (all if None), (rows, cluster size), and each
+        row's offset to log P(w), (rows, 1)."""
         a = self.adaptive
-        short = a.shortlist_size
         h = self.feats if rows is None else self.feats[rows]
         head = self.head if rows is None else self.head[rows]
-        return F.log_softmax(a.tail[c](h).float(), dim=1) + head[:, short + c].unsqueeze(1)
+        logits = a.tail[c](h)
+        offset = head[:, a.shortlist_size + c] - logsumexp_rows(logits)
+        return logits, offset.unsqueeze(1)
 
     @property
     def pool_size(self) -> int:
@@ -106,22 +111,20 @@ class PoolLogprobs:
         """The `k` most likely words among the pool's (never a special nor the row's `exclude`
         id): ids and log-probs, (rows, k), best first."""
         if self.adaptive is None:
-            levels = [(0, self.head)]
+            levels = [(0, self.head, None)]
         else:
-            levels = [(0, self.head[:, : self.adaptive.shortlist_size])]
-            levels += [(self.adaptive.cutoffs[c], t) for c, t in enumerate(self.tables)]
+            levels = [(0, self.head[:, : self.adaptive.shortlist_size], None)]
+            levels += [(self.adaptive.cutoffs[c], logits, offset) for c, (logits, offset) in enumerate(self.tables)]
         ids, lps = [], []
-        for offset, table in levels:
-            table = table.clone()
-            if offset == 0:
-                table[:, :n_special] = float("-inf")
-            local = exclude - offset
-            inside = (local >= 0) & (local < table.shape[1])
-            r = inside.nonzero(as_tuple=True)[0]
-            table[r, local[r]] = float("-inf")
-            best = torch.topk(table, min(k, table.shape[1]), dim=1)
-            ids.append(best.indices + offset)
-            lps.append(best.values)
+        for start, table, offset in levels:
+            # the best k + (words that may be left out) of the level, then those left out
+            extra = 1 + (n_special if start == 0 else 0)
+            best = torch.topk(table, min(k + extra, table.shape[1]), dim=1)
+            level_ids = best.indices + start
+            values = best.values.float() if offset is None else best.values.float() + offset
+            left_out = (level_ids == exclude.unsqueeze(1)) | (level_ids < n_special)
+            ids.append(level_ids)
+            lps.append(values.masked_fill(left_out, float("-inf")))
         ids_t, lps_t = torch.cat(ids, 1), torch.cat(lps, 1)
         best = torch.topk(lps_t, min(k, lps_t.shape[1]), dim=1)
         return ids_t.gather(1, best.indices), best.values
@@ -132,20 +135,23 @@ class PoolLogprobs:
             return self.head.gather(1, ids)
         a = self.adaptive
         short = a.shortlist_size
-        out = torch.full(ids.shape, float("-inf"), device=ids.device)
-        in_head = ids < short
-        out[in_head] = self.head.gather(1, ids.clamp_max(short - 1))[in_head]
+        out = self.head.gather(1, ids.clamp_max(short - 1)).masked_fill(ids >= short, float("-inf"))
         for c in range(a.n_clusters):
             lo, hi = a.cutoffs[c], a.cutoffs[c + 1]
             sel = (ids >= lo) & (ids < hi)
-            if not sel.any():
-                continue
             if c < len(self.tables):
-                out[sel] = self.tables[c].gather(1, (ids - lo).clamp(0, hi - lo - 1))[sel]
+                rows = None
+            else:
+                rows = sel.any(1).nonzero(as_tuple=True)[0]
+                if not rows.numel():
+                    continue
+            if rows is None:
+                logits, offset = self.tables[c]
+                local = (ids - lo).clamp(0, hi - lo - 1)
+                out = torch.where(sel, logits.gather(1, local).float() + offset, out)
                 continue
-            rows = sel.any(1).nonzero(as_tuple=True)[0]
             with self._precision():
-                table = self._cluster(c, rows)  # (len(rows), size)
-            sub = sel[rows]
-            out[rows] = torch.where(sub, table.gather(1, (ids[rows] - lo).clamp(0, hi - lo - 1)), out[rows])
+                logits, offset = self._cluster(c, rows)
+            local = (ids[rows] - lo).clamp(0, hi - lo - 1)
+            out[rows] = torch.where(sel[rows], logits.gather(1, local).float() + offset, out[rows])
         return out

@@ -105,7 +105,7 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
     device = feats[0].device
     flat_ids = numpy.concatenate([unit.ids[1:-1] for unit in units])
     originals = torch.as_tensor(flat_ids, device=device)
-    meanings = word_meanings(module, flat_ids.tolist(), [w for ws in words for w in ws], lm.lm_vocab)
+    meanings, parts = word_meanings(module, flat_ids.tolist(), [w for ws in words for w in ws], lm.lm_vocab)
     ids, probs = draw_substitutes(
         module,
         torch.cat(feats),
@@ -120,6 +120,7 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
         thesaurus=lm.thesaurus,
         compute_dtype=lm.compute_dtype(),
         meanings=meanings,
+        parts=parts,
     )
     ids, probs = ids.cpu().numpy(), probs.cpu().numpy()
     start = 0

@@ -544,6 +544,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             odd: List[Optional[list]] = [None] * n
             ends, edits = [], []
             for unit in units:
+                unit_alternatives = self._alternatives(unit)
                 for pos, i in enumerate(unit.token_ids):
                     idx = int(unit.ids[pos + 1])
                     logprob[i] = float(unit.logprobs[pos])
@@ -552,7 +553,7 @@ class RNNLM(ListenedTo, TrainablePipe):
                     if spelling[i] is not None:
                         logprob[i] += spelling[i]
                         unigram[i] += spelling[i]
-                    alternatives[i] = self._alternatives(unit, pos)
+                    alternatives[i] = unit_alternatives[pos]
                     if unit.odd is not None and unit.odd[pos] is not None:
                         odd[i] = [float(unit.odd[pos][0]), unit.odd[pos][1]]
                 ends.append([unit.token_ids[-1], float(unit.logprobs[-1]), vocab.unigram_logprob(EOS_ID)])
@@ -574,12 +575,17 @@ class RNNLM(ListenedTo, TrainablePipe):
             if any(unit.states is not None for unit in units) or (not units and self.listeners):
                 doc._.set(STATES, doc_tensor(doc, units, self.state_width))
 
-    def _alternatives(self, unit: Unit, pos: int) -> list:
+    def _alternatives(self, unit: Unit) -> List[list]:
+        """Each position's `[word, probability]` pairs, most probable first (`[]` when none)."""
         if unit.alt_ids is None:
-            return []
+            return [[] for _ in unit.token_ids]
         words = self.lm_vocab.words  # type: ignore[union-attr]
-        pairs = [[words[int(idx)], float(p)] for idx, p in zip(unit.alt_ids[pos], unit.alt_probs[pos]) if p > 0]
-        return sorted(pairs, key=lambda pair: -pair[1])
+        out = []
+        for ids, probs in zip(unit.alt_ids.tolist(), unit.alt_probs.tolist()):  # Python numbers at once
+            pairs = [[words[idx], p] for idx, p in zip(ids, probs) if p > 0]
+            pairs.sort(key=lambda pair: -pair[1])
+            out.append(pairs)
+        return out
 
     # -- generation ---------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
+import pytest
 import torch
+from torch.nn import functional as F
 
 from spacy_rnnlm.inference.substitutes import draw_substitutes, word_meanings
 from spacy_rnnlm.models.pytorch.lstm_lm import LSTMLanguageModel
@@ -24,24 +26,51 @@ def draw(model, feats, originals, seeds=(1, 2), **kw):
     return draw_substitutes(model, feats, originals, [3, 3], gens, **settings)
 
 
-def test_substitutes_pool_distribution_and_exclusions():
+def expected_pools(model, feats, originals, pool=8, similarity=0.0, bonus=0.0, thesaurus=None):
+    """q over each row's pool, computed from the whole distribution: the `pool` head words (ids
+    < 10) most likely there, the `pool` words (ids < 30: head and first cluster) nearest to the
+    original by embedding cosine, and its synonyms; never a special nor the original."""
+    with torch.no_grad():
+        full = model.log_probs(feats)
+        emb = F.normalize(model.embed.weight, dim=1)
+        cos = emb[originals] @ emb.T
+    pools = []
+    for r, o in enumerate(originals.tolist()):
+        fits = [w for w in full[r, :10].argsort(descending=True).tolist() if w >= 4 and w != o][:pool]
+        near = [w for w in cos[r, :30].argsort(descending=True).tolist() if w >= 4 and w != o][:pool]
+        syn = thesaurus(o) if thesaurus else []
+        cands = sorted(set(fits) | set(near) | set(syn))
+        score = torch.stack([full[r, w] + similarity * cos[r, w] + bonus * (w in syn) for w in cands])
+        pools.append(dict(zip(cands, torch.softmax(score.double(), 0).tolist())))
+    return pools
+
+
+@pytest.mark.parametrize("similarity,bonus", [(0.0, 0.0), (3.0, 2.0)])
+def test_substitutes_pool_distribution_and_exclusions(similarity, bonus):
     model, feats, originals = setup()
-    ids, probs = draw(model, feats, originals)
+    thesaurus = Thesaurus({int(o): [5, 45, 50] for o in originals if int(o) not in (5, 45, 50)}, "toy") if bonus else None
+    ids, probs = draw(model, feats, originals, similarity=similarity, synonym_bonus=bonus, thesaurus=thesaurus)
     assert ids.shape == probs.shape == (6, 4)
     assert not (ids == originals.unsqueeze(1)).any() and (ids >= 4).all()
     assert all(len(set(row.tolist())) == 4 for row in ids)
     assert torch.all(probs[:, :-1] >= probs[:, 1:])  # best first
-    # q is the fill-in distribution renormalised over the pool (similarity and bonus off)
-    with torch.no_grad():
-        full = model.log_probs(feats)[:, :30].clone()  # the pool: head and first cluster
-    full[:, :4] = float("-inf")
-    full[torch.arange(6), originals.clamp_max(29)] = torch.where(originals < 30, float("-inf"), full[torch.arange(6), originals.clamp_max(29)])
-    top = torch.topk(full, 8, dim=1)
-    q = torch.softmax(top.values, dim=1)
-    for r in range(6):
-        expected = dict(zip(top.indices[r].tolist(), q[r].tolist()))
+    for r, expected in enumerate(expected_pools(model, feats, originals, similarity=similarity, bonus=bonus, thesaurus=thesaurus)):
         for word, p in zip(ids[r].tolist(), probs[r].tolist()):
             assert abs(expected[word] - p) < 1e-5
+
+
+def test_substitutes_draws_follow_the_pool_distribution():
+    """Over many seeds, the first draw's frequencies match q (the drawn distribution)."""
+    model, feats, originals = setup(rows=3)
+    expected = expected_pools(model, feats, originals, similarity=2.0)[0]
+    counts = {}
+    for seed in range(400):
+        gens = [make_generator(seed, feats.device)]
+        ids, _ = draw_substitutes(model, feats, originals, [3], gens, n=1, pool=8, temperature=1.0, similarity=2.0, synonym_bonus=0.0, thesaurus=None)
+        counts[int(ids[0, 0])] = counts.get(int(ids[0, 0]), 0) + 1
+    for word, p in expected.items():
+        assert abs(counts.get(word, 0) / 400 - p) < 0.08
+    assert set(counts) <= set(expected)
 
 
 def test_substitutes_seeded_per_sequence():
@@ -68,11 +97,20 @@ def test_substitutes_synonym_bonus_and_similarity():
 
 
 def test_substitutes_unknown_words_mean_what_their_characters_mean():
-    model, _, _ = setup()
+    model, feats, _ = setup(rows=3)
     vocab = LMVocab([chr(0x4E00 + i) for i in range(V - 4)])
     a, b = vocab.words[10], vocab.words[11]
-    meanings = word_meanings(model, [10, 1, 1], [a, a + b + "x", "xyz"], vocab)
+    meanings, parts = word_meanings(model, [10, 1, 1], [a, a + b + "x", "xyz"], vocab)
     emb = model.embed.weight.detach()
     assert torch.allclose(meanings[0], emb[10])
     assert torch.allclose(meanings[1], (emb[10] + emb[11]) / 2)  # unknown: its known characters
     assert torch.all(meanings[2] == 0)  # nothing known: no similarity term
+    assert parts.tolist() == [[-1, -1], [10, 11], [-1, -1]]
+    # its characters are the words nearest to its meaning, but never drawn as its substitutes
+    originals = torch.tensor([10, 1, 1])
+    gens = [make_generator(s, feats.device) for s in range(3)]
+    kw = dict(n=4, pool=8, temperature=1.0, similarity=50.0, synonym_bonus=0.0, thesaurus=None, meanings=meanings)
+    ids, _ = draw_substitutes(model, feats, originals, [1, 1, 1], gens, **kw)
+    assert {10, 11} & set(ids[1].tolist())  # drawn when not left out: by far the nearest
+    ids, _ = draw_substitutes(model, feats, originals, [1, 1, 1], gens, parts=parts, **kw)
+    assert not {10, 11} & set(ids[1].tolist())

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from spacy_rnnlm.thesaurus import Thesaurus, load_groups
 from spacy_rnnlm.vocab import LMVocab
@@ -21,6 +22,14 @@ def test_thesaurus_synonyms_within_the_vocabulary():
     assert words("坏") == set()  # 差 is not in the vocabulary; never an antonym
     again = Thesaurus.from_dict(t.to_dict())
     assert again.synonyms == t.synonyms and again.source == "toy"
+
+
+def test_thesaurus_matrix_pads_each_row():
+    t = Thesaurus({5: [7, 9, 11], 6: [8]}, "toy")
+    ids = torch.tensor([5, 6, 1, 40, 5])  # 1: unknown, 40: beyond every id with synonyms
+    assert t.matrix(ids).tolist() == [[7, 9, 11], [8, -1, -1], [-1, -1, -1], [-1, -1, -1], [7, 9, 11]]
+    assert t.matrix(torch.tensor([6, 1])).tolist() == [[8], [-1]]  # as wide as the widest row asked for
+    assert t.matrix(torch.tensor([1, 2])).shape == (2, 0)
 
 
 def test_thesaurus_cilin_groups_and_errors():
