@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
-from ..models.pytorch.adaptive_draws import head_logprobs, logsumexp_rows
+from ..models.pytorch.adaptive_draws import head_logprobs
 from ..models.pytorch.lstm_lm import LSTMLanguageModel
 from ..models.wrapper import pad_sequences
 from .units import Unit, length_batches
@@ -70,9 +70,7 @@ class PoolLogprobs:
     for every row, and a cluster only for the rows that need one of its words: a substitute pool
     or a correction candidate needs a few exact log-probs, not the whole 30k-word row.
     `pool_clusters` clusters are computed for every row (they take part in `top`). A cluster is
-    kept as its raw logits (in the compute precision) and one offset per row, log P(cluster) −
-    log Σ exp(logits): log P(w) = logit(w) + offset, read only where a word is asked for, so the
-    cluster's full log-softmax is never written out.
+    kept as log P(w | cluster) and one log P(cluster) per row, added only where a word is read.
     """
 
     def __init__(self, module: LSTMLanguageModel, feats: torch.Tensor, compute_dtype: Optional[torch.dtype], pool_clusters: int = 1):
@@ -91,14 +89,12 @@ class PoolLogprobs:
         return torch.autocast(self.feats.device.type, dtype=self.dtype or torch.float32, enabled=enabled)
 
     def _cluster(self, c: int, rows: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Cluster c's word logits for `rows` (all if None), (rows, cluster size), and each
-        row's offset to log P(w), (rows, 1)."""
+        """log P(w | cluster c) for `rows` (all if None), (rows, cluster size), and each row's
+        log P(cluster c), (rows, 1): log P(w) is their sum."""
         a = self.adaptive
         h = self.feats if rows is None else self.feats[rows]
         head = self.head if rows is None else self.head[rows]
-        logits = a.tail[c](h)
-        offset = head[:, a.shortlist_size + c] - logsumexp_rows(logits)
-        return logits, offset.unsqueeze(1)
+        return F.log_softmax(a.tail[c](h).float(), dim=1), head[:, a.shortlist_size + c].unsqueeze(1)
 
     @property
     def pool_size(self) -> int:
@@ -114,14 +110,14 @@ class PoolLogprobs:
             levels = [(0, self.head, None)]
         else:
             levels = [(0, self.head[:, : self.adaptive.shortlist_size], None)]
-            levels += [(self.adaptive.cutoffs[c], logits, offset) for c, (logits, offset) in enumerate(self.tables)]
+            levels += [(self.adaptive.cutoffs[c], table, offset) for c, (table, offset) in enumerate(self.tables)]
         ids, lps = [], []
         for start, table, offset in levels:
             # the best k + (words that may be left out) of the level, then those left out
             extra = 1 + (n_special if start == 0 else 0)
             best = torch.topk(table, min(k + extra, table.shape[1]), dim=1)
             level_ids = best.indices + start
-            values = best.values.float() if offset is None else best.values.float() + offset
+            values = best.values if offset is None else best.values + offset
             left_out = (level_ids == exclude.unsqueeze(1)) | (level_ids < n_special)
             ids.append(level_ids)
             lps.append(values.masked_fill(left_out, float("-inf")))
@@ -146,12 +142,12 @@ class PoolLogprobs:
                 if not rows.numel():
                     continue
             if rows is None:
-                logits, offset = self.tables[c]
+                table, offset = self.tables[c]
                 local = (ids - lo).clamp(0, hi - lo - 1)
-                out = torch.where(sel, logits.gather(1, local).float() + offset, out)
+                out = torch.where(sel, table.gather(1, local) + offset, out)
                 continue
             with self._precision():
-                logits, offset = self._cluster(c, rows)
+                table, offset = self._cluster(c, rows)
             local = (ids[rows] - lo).clamp(0, hi - lo - 1)
-            out[rows] = torch.where(sel[rows], logits.gather(1, local).float() + offset, out[rows])
+            out[rows] = torch.where(sel[rows], table.gather(1, local) + offset, out[rows])
         return out

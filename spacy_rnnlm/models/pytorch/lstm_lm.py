@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ...sampling import draw_distinct, make_generator
-from .adaptive_draws import Segment, draw_distinct_adaptive, head_entry, head_logprobs, logsumexp_rows
+from .adaptive_draws import Segment, draw_distinct_adaptive, head_entry, head_logprobs
 
 State = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]  # a GRU's h, or an LSTM's (h, c)
 
@@ -124,22 +124,20 @@ class LSTMLanguageModel(nn.Module):
         """Features (n, width) and target ids (n,) → log P(target) (n,), without the full softmax.
 
         Softmaxes run in float32 whatever the precision of the matrix products (autocast), so a
-        likely word keeps a log-prob below 0 and a rare one does not underflow. A log-prob is
-        logit − logsumexp: the value a log-softmax would give, without writing one out.
+        likely word keeps a log-prob below 0 and a rare one does not underflow.
         """
         if self.adaptive is None:
-            logits = self.decoder(h)  # (n, vocab)
-            return logits.gather(1, targets.unsqueeze(1)).squeeze(1).float() - logsumexp_rows(logits)
+            logits = self.decoder(h).float()  # (n, vocab)
+            return logits.gather(1, targets.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=1)
         a = self.adaptive
         entry = head_entry(a, targets)
-        logits = a.head(h)
-        out = logits.gather(1, entry.unsqueeze(1)).squeeze(1).float() - logsumexp_rows(logits)
+        out = head_logprobs(a, h).gather(1, entry.unsqueeze(1)).squeeze(1)
         for c in range(a.n_clusters):
             rows = (entry == a.shortlist_size + c).nonzero(as_tuple=True)[0]
             if rows.numel():
-                tail = a.tail[c](h[rows])
+                tail_lp = F.log_softmax(a.tail[c](h[rows]).float(), dim=1)
                 inner = (targets[rows] - a.cutoffs[c]).unsqueeze(1)
-                out = out.index_add(0, rows, tail.gather(1, inner).squeeze(1).float() - logsumexp_rows(tail))
+                out = out.index_add(0, rows, tail_lp.gather(1, inner).squeeze(1))
         return out
 
     def observed_logprobs(self, h: torch.Tensor, targets: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
