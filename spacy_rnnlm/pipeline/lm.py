@@ -122,8 +122,9 @@ def make_rnnlm(
         (see spacy_rnnlm/inference/substitutes.py); "left": continuations, drawn from
         P(w | left context) exactly (the behaviour before the fill-in head). A forward-only model
         always uses "left".
-    alternatives_pool (int): Substitutes are drawn among this many of the fill-in head's most
-        likely words, plus the token's thesaurus synonyms.
+    alternatives_pool (int): Substitutes are drawn among the token's thesaurus synonyms, this
+        many of its nearest words by embedding, and this many frequent words the fill-in head
+        finds most likely there.
     alternatives_similarity (float): Weight, in nats, of the cosine between a substitute's and the
         token's word embeddings (20 and the bonus of 20 were chosen on a hand-made dev set of
         substitutes, benchmarks/data/substitution_dev.jsonl; see the README).
