@@ -44,7 +44,8 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
     both_sides = lm.has_fill_in
     substitutes = lm.n_alternatives > 0 and lm.alternatives_context == "both" and both_sides
     if not (substitutes or lm.detect_odd):
-        score_forward(lm, units, words, draw=lm.n_alternatives > 0)
+        if not states or lm.n_alternatives > 0:  # the states' pass has scored the units already
+            score_forward(lm, units, words, draw=lm.n_alternatives > 0)
         return per_doc
     feats = context_features(
         module, units, both_sides=both_sides, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops

@@ -5,7 +5,8 @@ backward state; see `token_states` in models/pytorch/) are what a listener hands
 `tagger` or `ner` (pipeline/listener.py). Each sentence is run on its own, as in scoring, so a
 doc's states never depend on its batch; whitespace tokens, which the LM does not read, get zeros.
 """
-from typing import Callable, List, Optional, Sequence, Tuple
+import contextlib
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -19,6 +20,27 @@ from ..vocab import LMVocab
 from .units import Unit, encode, length_batches, sequence_units
 
 
+def _by_sequence(
+    module: LSTMLanguageModel,
+    seqs: Sequence[numpy.ndarray],
+    *,
+    batch_tokens: int,
+    compute_dtype: Optional[torch.dtype],
+    ops,
+    logprobs: bool = False,
+) -> Iterator[Tuple[int, torch.Tensor, Optional[torch.Tensor]]]:
+    """(index, float32 states of its words (n_words, width), and with `logprobs` its forward
+    log-probs (n_words + 1,) from the same pass) for each id sequence `[<s>, w…, </s>]`."""
+    device = next(module.parameters()).device
+    for batch in length_batches(seqs, batch_tokens):
+        ids, targets = pad_sequences([seqs[i] for i in batch], ops)
+        with torch.autocast(device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
+            out = module.token_states(ids.to(device), targets.to(device), logprobs=logprobs)
+        states, lps = out if logprobs else (out, None)
+        for j, (i, rows) in enumerate(zip(batch, torch.split(states.float(), [len(seqs[i]) - 2 for i in batch]))):
+            yield i, rows, (lps[j, : len(seqs[i]) - 1] if lps is not None else None)
+
+
 def unit_states(
     module: LSTMLanguageModel,
     seqs: Sequence[numpy.ndarray],
@@ -29,37 +51,42 @@ def unit_states(
 ) -> List[torch.Tensor]:
     """Per id sequence `[<s>, w…, </s>]`, the float32 states of its words (n_words, width), in
     the module's current mode (dropout in training) and with gradients where enabled."""
-    device = next(module.parameters()).device
     out: List[torch.Tensor] = [None] * len(seqs)  # type: ignore[list-item]
-    for batch in length_batches(seqs, batch_tokens):
-        ids, targets = pad_sequences([seqs[i] for i in batch], ops)
-        with torch.autocast(device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
-            states = module.token_states(ids.to(device), targets.to(device)).float()
-        for i, rows in zip(batch, torch.split(states, [len(seqs[i]) - 2 for i in batch])):
-            out[i] = rows
+    for i, rows, _ in _by_sequence(module, seqs, batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops):
+        out[i] = rows
     return out
+
+
+@contextlib.contextmanager
+def _inference(module: LSTMLanguageModel) -> Iterator[None]:
+    """Eval mode (no dropout) and no gradients, the module's mode restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        module.train(was_training)
 
 
 def eval_states(
     module: LSTMLanguageModel, seqs: Sequence[numpy.ndarray], *, batch_tokens: int, compute_dtype: Optional[torch.dtype], ops
 ) -> List[torch.Tensor]:
     """`unit_states` for inference: eval mode (no dropout), no gradients."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.inference_mode():
-            return unit_states(module, seqs, batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops)
-    finally:
-        module.train(was_training)
+    with _inference(module):
+        return unit_states(module, seqs, batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops)
 
 
 def predict_states(
     module: LSTMLanguageModel, units: Sequence[Unit], *, batch_tokens: int, compute_dtype: Optional[torch.dtype], ops
 ) -> None:
-    """Set each unit's `states` (numpy (n_words, width))."""
-    states = eval_states(module, [u.ids for u in units], batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops)
-    for unit, rows in zip(units, states):
-        unit.states = rows.cpu().numpy()
+    """Set each unit's `states` (numpy (n_words, width)) and, from the same pass, its forward
+    `logprobs` (numpy (n_words + 1,)): a pipeline with listeners runs the forward LSTM once."""
+    seqs = [u.ids for u in units]
+    with _inference(module):
+        for i, rows, lps in _by_sequence(module, seqs, batch_tokens=batch_tokens, compute_dtype=compute_dtype, ops=ops, logprobs=True):
+            units[i].states = rows.cpu().numpy()
+            units[i].logprobs = lps.cpu().numpy()
 
 
 def doc_tensor(doc: Doc, units: Sequence[Unit], width: int) -> numpy.ndarray:

@@ -129,6 +129,16 @@ def test_listener_states_do_not_depend_on_the_batch():
     doc = nlp("天气  很好")
     spaces = [t.i for t in doc if t.is_space]
     assert spaces and not doc._.lm_states[spaces].any() and doc._.lm_states[[t.i for t in doc if not t.is_space]].any()
+    # without alternatives, the scores come from the states' pass (the forward LSTM runs once):
+    # the same as the LM's alone
+    nlp.get_pipe("rnnlm").n_alternatives = 0
+    alone = nlp(text)
+    listened = [t._.lm_logprob for t in alone]
+    nlp.get_pipe("rnnlm").listener_map.clear()
+    plain = nlp.get_pipe("rnnlm")(nlp.get_pipe("sentencizer")(nlp.make_doc(text)))
+    assert plain._.lm_states is None
+    assert listened == pytest.approx([t._.lm_logprob for t in plain], abs=1e-5)
+    assert alone._.lm_perplexity == pytest.approx(plain._.lm_perplexity, rel=1e-5)
 
 
 def test_listener_reads_a_forward_only_model():

@@ -113,11 +113,12 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
         return super().state_width + self.backward_rnn.hidden_size
 
     def token_states(
-        self, ids: torch.Tensor, targets: torch.Tensor, group_sizes: Optional[Sequence[int]] = None
-    ) -> torch.Tensor:
+        self, ids: torch.Tensor, targets: torch.Tensor, group_sizes: Optional[Sequence[int]] = None, logprobs: bool = False
+    ):
         """Contextual features of every word (n_words, state_width), rows in row order: the input
         embedding, the forward state after reading the word, the backward state after reading it
-        (from the end of the sentence), as ELMo's token representations."""
+        (from the end of the sentence), as ELMo's token representations. With `logprobs`, also
+        the forward log-probs of the targets from the same pass (see `LSTMLanguageModel`)."""
         mask = targets != self.pad_id
         lengths = mask.sum(1)
         groups = list(group_sizes) if group_sizes else [len(lengths)]
@@ -131,16 +132,12 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
         # position L - j: that state has read the sentence from its end back to the word.
         starts = torch.cumsum(lengths, 0) - lengths
         h_bwd = h_rev[starts[rows] + lengths[rows] - pos]
-        return torch.cat([emb[word], h_fwd[word], h_bwd], dim=-1)
+        states = torch.cat([emb[word], h_fwd[word], h_bwd], dim=-1)
+        return (states, self.states_logprobs(h_fwd, targets, mask)) if logprobs else states
 
     def fill_features(self, h_fwd: torch.Tensor, h_bwd: torch.Tensor) -> torch.Tensor:
         """Forward and backward states (…, hidden) → the fill-in head's softmax features (…, width)."""
         return self.fill(self.drop(torch.cat([h_fwd, h_bwd], dim=-1)))
-
-    def forward_features(self, h_fwd: torch.Tensor) -> torch.Tensor:
-        """Forward states → the forward LM's softmax features (as `LSTMLanguageModel.hidden`)."""
-        h = self.drop(h_fwd)
-        return self.proj(h) if self.proj is not None else h
 
     def fill_in(
         self, ids: torch.Tensor, targets: torch.Tensor, compute_dtype: Optional[torch.dtype] = None
@@ -156,7 +153,7 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
             rows_feats = self.fill_features(h_fwd[fill_rows], h_bwd[fill_rows])
             feats = rows_feats.new_zeros((*targets.shape, rows_feats.shape[1]))
             feats[fill_mask] = rows_feats
-            fwd_lps = scatter_rows(mask, self.rows_logprobs(self.forward_features(h_fwd), targets[mask]))
+            fwd_lps = self.states_logprobs(h_fwd, targets, mask)
         return feats, fill_mask, fwd_lps
 
     def forward(
@@ -173,7 +170,7 @@ class BiLSTMLanguageModel(LSTMLanguageModel):
             mask = targets != self.pad_id
             observed = targets[mask]
             h_fwd, h_bwd, fill_rows = self.both_sides(ids, targets, group_sizes)
-            fwd = scatter_rows(mask, self.rows_logprobs(self.forward_features(h_fwd), observed))
+            fwd = self.states_logprobs(h_fwd, targets, mask)
             if self.training and self.fill_share < 1.0:
                 fill_rows = fill_rows & (torch.rand(fill_rows.shape, device=fill_rows.device) < self.fill_share)
             fill_lps = torch.zeros(observed.shape, dtype=torch.float32, device=targets.device)

@@ -108,17 +108,29 @@ class LSTMLanguageModel(nn.Module):
         return self.embed.embedding_dim + self.lstm.hidden_size
 
     def token_states(
-        self, ids: torch.Tensor, targets: torch.Tensor, group_sizes: Optional[Sequence[int]] = None
-    ) -> torch.Tensor:
+        self, ids: torch.Tensor, targets: torch.Tensor, group_sizes: Optional[Sequence[int]] = None, logprobs: bool = False
+    ):
         """Contextual features of every word (n_words, state_width), rows in row order (a row's
         words are ids[:, 1:] up to its length): the word's input embedding and the forward state
-        after reading it (ELMo-style features for other components, see pipeline/listener.py)."""
+        after reading it (ELMo-style features for other components, see pipeline/listener.py).
+        With `logprobs`, also the forward log-probs of the targets (batch, seq_len) from the same
+        pass: a pipeline with listeners scores without running the LSTM a second time."""
         mask = targets != self.pad_id
         lens = mask.sum(1).tolist()
         emb = self.embed(ids[mask])
         h = run_rows(self.lstm, self.drop(emb), lens, list(group_sizes) if group_sizes else [len(lens)])
         word = mask.nonzero(as_tuple=True)[1] >= 1  # position 0 is <s>
-        return torch.cat([emb[word], h[word]], dim=-1)
+        states = torch.cat([emb[word], h[word]], dim=-1)
+        return (states, self.states_logprobs(h, targets, mask)) if logprobs else states
+
+    def forward_features(self, h_fwd: torch.Tensor) -> torch.Tensor:
+        """Forward states → the forward LM's softmax features (as `hidden`)."""
+        h = self.drop(h_fwd)
+        return self.proj(h) if self.proj is not None else h
+
+    def states_logprobs(self, h_fwd: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Forward states at the `mask` positions (n, hidden) → float32 log P(target) (batch, seq_len)."""
+        return scatter_rows(mask, self.rows_logprobs(self.forward_features(h_fwd), targets[mask]))
 
     def target_logprobs(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Features (n, width) and target ids (n,) → log P(target) (n,), without the full softmax.
