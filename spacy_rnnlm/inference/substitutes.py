@@ -50,7 +50,7 @@ class Neighbourhoods:
         self.near_cos = torch.zeros((vocab, self.n), device=device)
         self.syn_ids = _synonyms(thesaurus, torch.arange(vocab, device=device))  # (vocab, most synonyms)
         self.syn_cos = torch.zeros(self.syn_ids.shape, device=device)
-        self.key = _key(module, thesaurus, n)
+        self.key = _key(module, n)
 
     def nearest(self, meanings: torch.Tensor, exclude: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """The `n` pool words nearest to each of `meanings` (rows, embed), never a special nor
@@ -89,16 +89,16 @@ class Neighbourhoods:
 _CACHE: "weakref.WeakKeyDictionary[LSTMLanguageModel, Neighbourhoods]" = weakref.WeakKeyDictionary()
 
 
-def _key(module: LSTMLanguageModel, thesaurus: Optional[Thesaurus], n: int) -> tuple:
+def _key(module: LSTMLanguageModel, n: int) -> tuple:
     weight = module.embed.weight
-    return (weight.data_ptr(), weight._version, weight.device, id(thesaurus), n)
+    return (weight.data_ptr(), weight._version, weight.device, n)
 
 
 def neighbourhoods(module: LSTMLanguageModel, thesaurus: Optional[Thesaurus], n: int) -> Neighbourhoods:
     """The module's `Neighbourhoods`, kept between calls until its embeddings change (training
     steps change them in place) or another thesaurus or size is asked for."""
     cached = _CACHE.get(module)
-    if cached is None or cached.key != _key(module, thesaurus, n) or cached.thesaurus is not thesaurus:
+    if cached is None or cached.key != _key(module, n) or cached.thesaurus is not thesaurus:
         cached = _CACHE[module] = Neighbourhoods(module, thesaurus, n)
     return cached
 
