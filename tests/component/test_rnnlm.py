@@ -7,10 +7,12 @@ from importlib.metadata import entry_points
 
 import pytest
 import spacy
+import torch
 from spacy.tokens import Doc, Span, Token
 from spacy.training import Example
 
 from spacy_rnnlm.extensions import install_extensions
+from spacy_rnnlm.models.architectures import torch_module
 from spacy_rnnlm.vocab import SPECIALS
 
 from ..conftest import TRAIN_TEXTS, blank_zh, make_examples, make_nlp, train
@@ -346,6 +348,39 @@ def test_rnnlm_update_with_no_tokens_is_a_no_op():
     train(nlp, steps=1)
     losses = nlp.update(make_examples(nlp, ["", " "]))
     assert losses["rnnlm"] == 0.0
+
+
+def test_rnnlm_update_is_an_adamw_step_with_the_thinc_settings():
+    """The component's step (torch's fused kernel where there is one) moves every parameter
+    exactly as a plain AdamW with the thinc optimizer's rate, betas, eps and decoupled L2 would,
+    from the clipped gradients."""
+    from thinc.api import Adam
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    nlp = make_nlp()
+    train(nlp, steps=1)
+    module = torch_module(nlp.get_pipe("rnnlm").model)
+    sgd = Adam(0.01, beta1=0.8, beta2=0.95, eps=1e-6, L2=0.1, L2_is_weight_decay=True, grad_clip=0.5)
+    seen = {}
+
+    def record(optimizer, args, kwargs):
+        seen["before"] = [p.detach().clone() for p in module.parameters()]
+        seen["grads"] = [p.grad.detach().clone() for p in module.parameters()]
+
+    handle = register_optimizer_step_pre_hook(record)
+    try:
+        nlp.update(make_examples(nlp), sgd=sgd, annotates=["sentencizer"])
+    finally:
+        handle.remove()
+    assert torch.sqrt(sum(g.pow(2).sum() for g in seen["grads"])) <= 0.5 + 1e-4  # clipped first
+    expected = [torch.nn.Parameter(p) for p in seen["before"]]
+    for p, g in zip(expected, seen["grads"]):
+        p.grad = g
+    reference = torch.optim.AdamW(expected, lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1, foreach=False)
+    reference.step()
+    for got, want in zip(module.parameters(), expected):
+        assert torch.allclose(got.detach(), want.detach(), atol=1e-6)
+    assert any(not torch.equal(got.detach(), b) for got, b in zip(module.parameters(), seen["before"]))
 
 
 def test_rnnlm_multiprocess_matches_single(trained_path):
