@@ -129,6 +129,9 @@ def train_distributed(
                 stdout=sys.stdout if rank == 0 else sink,
                 stderr=sys.stderr if rank == 0 else sink,
             )
+            # every process leaves together (process 0 may still be writing the model): tearing
+            # gloo down while a peer is mid-collective can abort it; a dead peer times out instead
+            dist.barrier()
     finally:
         dist.destroy_process_group()
 
