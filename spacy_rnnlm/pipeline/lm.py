@@ -351,7 +351,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         # Readings of the vocabulary's characters (correction's channel model); built on first
         # use for models saved without one.
         self.sounds: Optional[Sounds] = None
-        self._optimizer: Optional[Tuple[Any, torch.optim.Optimizer]] = None
+        self._optimizer: Optional[Tuple[Optimizer, torch.nn.Module, torch.optim.Optimizer]] = None
         # Listeners of other components, by component name (set when the pipeline is linked).
         self.listener_map: Dict[str, List[RNNLMListener]] = {}
         # While the listeners' gradients of a training batch are outstanding, the optimizer step
@@ -750,10 +750,12 @@ class RNNLM(ListenedTo, TrainablePipe):
         """
         module = torch_module(self.model)
         params = [p for p in module.parameters() if p.requires_grad]
-        key = (id(sgd), id(module))
-        if self._optimizer is None or self._optimizer[0] != key:
-            self._optimizer = (key, _torch_optimizer(sgd, params))
-        optimizer = self._optimizer[1]
+        # the torch optimizer (and its moments) belongs to one thinc optimizer and one module,
+        # compared by identity: an id() can be reused once an earlier optimizer is collected
+        held = self._optimizer
+        if held is None or held[0] is not sgd or held[1] is not module:
+            held = self._optimizer = (sgd, module, _torch_optimizer(sgd, params))
+        optimizer = held[2]
         for group in optimizer.param_groups:
             group["lr"] = float(sgd.learn_rate)
             if "betas" in group:
