@@ -41,6 +41,10 @@ class Errors(metaclass=ErrorsWithCodes):
         "them. When it is frozen ([training] frozen_components), also list it in [training] "
         "annotating_components."
     )
+    E015 = (
+        "Building the {what} needs the package {package}, a dependency of spacy-rnnlm: reinstall it "
+        "(pip install {package})."
+    )
 
 
 class Warnings(metaclass=ErrorsWithCodes):

@@ -59,7 +59,7 @@ class Sounds:
         try:
             from pypinyin import Style, pinyin
         except ImportError as err:  # a core dependency; a clear message if it was removed
-            raise ValueError(Errors.E011.format(source="sound table", package="pypinyin")) from err
+            raise ValueError(Errors.E015.format(what="sound table", package="pypinyin")) from err
         readings = {}
         every = {chr(c) for c in range(0x4E00, 0xA000)} | {c for c in chars if is_cjk(c)}
         for char in sorted(every):

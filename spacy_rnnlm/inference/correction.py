@@ -8,11 +8,12 @@ Per sentence (a unit):
    vocabulary (then spelled out: log P(<unk>) + log P_spell).
 2. *Candidates* (a noisy channel: each needs a plausible slip):
    - vocabulary words of the same length one character away, the change costing `costs[SAME]`,
-     `costs[NEAR]` or `costs[OTHER]` nats by how alike the two characters sound (sounds.py);
+     `costs[NEAR]` or `costs[OTHER]` nats by how alike the two characters sound (sounds.py),
+     or `look_cost` if they look alike (glyphs.py) and that is cheaper;
      the fill-in head must prefer the candidate to the word by more than that cost, and the
      `n_candidates` best by fill-in log-prob less cost go on;
    - the word merged with its left or right neighbour, replaced by a vocabulary word one
-     sound-alike character away from the pair (a slip often changes how jieba cuts the text:
+     sound-alike or look-alike character away from the pair (a slip often changes how jieba cuts the text:
      正策 → 正/策): the `MERGED_CANDIDATES` cheapest.
 3. *Rescoring.* Each candidate sentence is scored by the forward LM (its whole probability, so
    the right context counts twice over: in the fill-in shortlist and here); the gain is
@@ -27,6 +28,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy
 import torch
 
+from ..glyphs import Glyphs
 from ..sounds import OTHER, Sounds, is_cjk
 from ..vocab import SPECIALS, UNK_ID, LMVocab
 from .fill import FULL_ROWS, PoolLogprobs
@@ -73,31 +75,42 @@ class Candidate:
     gain: float = 0.0
 
 
-def change_cost(old: str, new: str, sounds: Sounds, costs: Sequence[float]) -> Optional[float]:
-    """Cost of changing `old` into `new` (same length, exactly one character differs), or None."""
+def change_cost(
+    old: str, new: str, sounds: Sounds, costs: Sequence[float], glyphs: Optional[Glyphs] = None, look_cost: float = 0.0
+) -> Optional[float]:
+    """Cost of changing `old` into `new` (same length, exactly one character differs), or None:
+    by how alike the two characters sound, or `look_cost` if they look alike and that is cheaper."""
     diff = [(a, b) for a, b in zip(old, new) if a != b]
     if len(old) != len(new) or len(diff) != 1:
         return None
-    return costs[sounds.relation(*diff[0])]
+    cost = costs[sounds.relation(*diff[0])]
+    return min(cost, look_cost) if glyphs is not None and glyphs.are_alike(*diff[0]) else cost
 
 
 class Corrector:
-    """Finds corrections with one vocabulary's neighbour index and sound table and the
-    component's settings (see the module docstring for what each setting does)."""
+    """Finds corrections with one vocabulary's neighbour index, sound and look-alike tables and
+    the component's settings (see the module docstring for what each setting does)."""
 
     def __init__(
         self,
         vocab: LMVocab,
         sounds: Sounds,
+        glyphs: Optional[Glyphs] = None,
         *,
         margin: float,
         costs: Sequence[float],
+        look_cost: float = 0.0,
         n_candidates: int,
         threshold: float,
     ):
-        self.vocab, self.sounds = vocab, sounds
+        self.vocab, self.sounds, self.glyphs = vocab, sounds, glyphs
         self.neighbors = NeighborIndex(vocab)
         self.margin, self.costs, self.n_candidates, self.threshold = margin, tuple(costs), n_candidates, threshold
+        self.look_cost = look_cost
+
+    def cost(self, old: str, new: str) -> Optional[float]:
+        """The channel cost of writing `old` for `new` (see `change_cost`)."""
+        return change_cost(old, new, self.sounds, self.costs, self.glyphs, self.look_cost)
 
     def __call__(
         self,
@@ -171,7 +184,7 @@ class Corrector:
             # change costs (both sides of the word agree it is a slip), the best go on
             scored = []
             for j, idx in enumerate(alike[row]):
-                cost = change_cost(word, vocab.words[idx], self.sounds, costs)
+                cost = self.cost(word, vocab.words[idx])
                 if cost is not None and fits[row][j] - cost > observed[row]:
                     scored.append((fits[row][j] - cost, idx, cost))
             for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:
@@ -185,7 +198,7 @@ class Corrector:
                     continue
                 found = []
                 for idx in self.neighbors.neighbors(joined):
-                    cost = change_cost(joined, vocab.words[idx], self.sounds, costs)
+                    cost = self.cost(joined, vocab.words[idx])
                     if cost is not None and cost < costs[OTHER]:
                         found.append((cost, idx))
                 for cost, idx in sorted(found)[:MERGED_CANDIDATES]:  # cheapest change, then most frequent
@@ -194,9 +207,10 @@ class Corrector:
 
     def _alike_words(self, word: str) -> List[int]:
         """Vocabulary words one character away from `word`; for a one-character word, the
-        characters that sound alike (any one-character word is a neighbour of any other)."""
+        characters that sound or look alike (any one-character word is a neighbour of any other)."""
         if len(word) == 1:
-            return [self.vocab.index[c] for c in self.sounds.alike(word) if c in self.vocab.index]
+            chars = set(self.sounds.alike(word)) | set(self.glyphs.alike(word) if self.glyphs is not None else ())
+            return sorted(self.vocab.index[c] for c in chars if c in self.vocab.index)
         return self.neighbors.neighbors(word)
 
 

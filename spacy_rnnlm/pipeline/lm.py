@@ -32,6 +32,7 @@ from ..models.architectures import state_width, torch_module
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
 from ..sampling import check_temperature
+from ..glyphs import Glyphs
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
@@ -82,6 +83,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "odd_edit_cost": 6.0,
         "odd_near_cost": 9.0,
         "odd_other_cost": 14.0,
+        "odd_look_cost": 9.0,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
     },
     default_score_weights={"lm_score": 1.0, "lm_perplexity_closed_vocab": 0.0},
@@ -109,6 +111,7 @@ def make_rnnlm(
     odd_edit_cost: float,
     odd_near_cost: float,
     odd_other_cost: float,
+    odd_look_cost: float,
     scorer: Optional[Callable],
 ) -> "RNNLM":
     """Create an `RNNLM` component.
@@ -147,7 +150,7 @@ def make_rnnlm(
         and softmaxes; "float32"). Where the hardware lacks bf16, float32 is used.
     detect_odd (bool): Spelling correction (`Token._.lm_is_odd`, `lm_suggestion`,
         `Doc._.lm_odd_tokens`, `lm_corrected`, `lm_corrections`): words the fill-in head finds
-        unlikely are replaced by sound-alike candidates when that makes the sentence much more
+        unlikely are replaced by sound-alike or look-alike candidates when that makes the sentence much more
         probable (see spacy_rnnlm/inference/correction.py). Off by default; the extensions are
         None while it is off.
     odd_threshold (float): A correction is made when it raises its sentence's log-prob, less
@@ -161,6 +164,8 @@ def make_rnnlm(
         the same (toneless pinyin).
     odd_near_cost (float): ... to one that sounds nearly the same (zh/z, n/l, -ang/-an, ...).
     odd_other_cost (float): ... to any other character.
+    odd_look_cost (float): ... to one that looks alike (清 / 请, 未 / 末: see spacy_rnnlm/glyphs.py),
+        when that is cheaper than its sound class.
     scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
     """
     return RNNLM(
@@ -187,6 +192,7 @@ def make_rnnlm(
         odd_edit_cost=odd_edit_cost,
         odd_near_cost=odd_near_cost,
         odd_other_cost=odd_other_cost,
+        odd_look_cost=odd_look_cost,
         scorer=scorer,
     )
 
@@ -295,6 +301,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         odd_edit_cost: float = 6.0,
         odd_near_cost: float = 9.0,
         odd_other_cost: float = 14.0,
+        odd_look_cost: float = 9.0,
         scorer: Optional[Callable] = lm_score,
         tokenizer: Optional[Callable[[str], Doc]] = None,
     ) -> None:
@@ -317,6 +324,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             ("odd_edit_cost", odd_edit_cost, isinstance(odd_edit_cost, (int, float)) and odd_edit_cost >= 0, "a number >= 0 (nats)"),
             ("odd_near_cost", odd_near_cost, isinstance(odd_near_cost, (int, float)) and odd_near_cost >= 0, "a number >= 0 (nats)"),
             ("odd_other_cost", odd_other_cost, isinstance(odd_other_cost, (int, float)) and odd_other_cost >= 0, "a number >= 0 (nats)"),
+            ("odd_look_cost", odd_look_cost, isinstance(odd_look_cost, (int, float)) and odd_look_cost >= 0, "a number >= 0 (nats)"),
         ):
             if not ok:
                 raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
@@ -340,6 +348,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.odd_margin = float(odd_margin)
         self.odd_candidates = odd_candidates
         self.odd_costs = (float(odd_edit_cost), float(odd_near_cost), float(odd_other_cost))  # SAME, NEAR, OTHER
+        self.odd_look_cost = float(odd_look_cost)
         self._corrector: Optional[Tuple[tuple, Corrector]] = None  # (its settings, it): built on first use
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
@@ -351,6 +360,8 @@ class RNNLM(ListenedTo, TrainablePipe):
         # Readings of the vocabulary's characters (correction's channel model); built on first
         # use for models saved without one.
         self.sounds: Optional[Sounds] = None
+        # Look-alike characters (the channel's other half); built on first use likewise.
+        self.glyphs: Optional[Glyphs] = None
         self._optimizer: Optional[Tuple[Optimizer, torch.nn.Module, torch.optim.Optimizer]] = None
         # Listeners of other components, by component name (set when the pipeline is linked).
         self.listener_map: Dict[str, List[RNNLMListener]] = {}
@@ -459,6 +470,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
         self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
         self.sounds = Sounds.build(set("".join(vocab.words[len(SPECIALS) :])))
+        self.glyphs = Glyphs.build(set("".join(vocab.words[len(SPECIALS) :])))
         self._build_model(vocab)
         # The pipeline's static vectors have the right shape from the start; training refreshes
         # them before each checkpoint (the `spacy-rnnlm.static_vectors.v1` callback).
@@ -517,15 +529,20 @@ class RNNLM(ListenedTo, TrainablePipe):
     def corrector(self) -> Corrector:
         """The spelling corrector for the current settings (built on first use, and again when a
         setting changed since)."""
-        settings = (self.odd_margin, self.odd_costs, self.odd_candidates, self.odd_threshold)
+        settings = (self.odd_margin, self.odd_costs, self.odd_look_cost, self.odd_candidates, self.odd_threshold)
         if self._corrector is None or self._corrector[0] != settings:
+            chars = set("".join(self.lm_vocab.words[len(SPECIALS) :]))  # type: ignore[union-attr]
             if self.sounds is None:  # a model saved before the sound table
-                self.sounds = Sounds.build(set("".join(self.lm_vocab.words[len(SPECIALS) :])))  # type: ignore[union-attr]
+                self.sounds = Sounds.build(chars)
+            if self.glyphs is None:  # a model saved before the look-alike table
+                self.glyphs = Glyphs.build(chars)
             corrector = Corrector(
                 self.lm_vocab,  # type: ignore[arg-type]
                 self.sounds,
+                self.glyphs,
                 margin=self.odd_margin,
                 costs=self.odd_costs,
+                look_cost=self.odd_look_cost,
                 n_candidates=self.odd_candidates,
                 threshold=self.odd_threshold,
             )
@@ -800,6 +817,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             "spelling": lambda: srsly.msgpack_dumps(self.spelling.to_dict() if self.spelling else None),
             "thesaurus": lambda: srsly.msgpack_dumps(self.thesaurus.to_dict() if self.thesaurus else None),
             "sounds": lambda: srsly.msgpack_dumps(self.sounds.to_dict() if self.sounds else None),
+            "glyphs": lambda: srsly.msgpack_dumps(self.glyphs.to_dict() if self.glyphs else None),
             "model": lambda: model_bytes,
         }
         return util.to_bytes(serialize, exclude)
@@ -812,10 +830,11 @@ class RNNLM(ListenedTo, TrainablePipe):
             spelling = srsly.msgpack_loads(msg["spelling"]) if "spelling" in msg else None
             thesaurus = srsly.msgpack_loads(msg["thesaurus"]) if "thesaurus" in msg else None
             sounds = srsly.msgpack_loads(msg["sounds"]) if "sounds" in msg else None
+            glyphs = srsly.msgpack_loads(msg["glyphs"]) if "glyphs" in msg else None
         except Exception as err:
             raise ValueError(Errors.E004.format(path="<bytes>", err=err)) from err
         self.spelling = _load_spelling(spelling)
-        self._load_tables(thesaurus, sounds)
+        self._load_tables(thesaurus, sounds, glyphs)
         self._build_model(vocab)
         self._load_model_bytes(msg["model"], "<bytes>")
         return self
@@ -828,6 +847,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             "spelling.json": lambda p: srsly.write_json(p, self.spelling.to_dict() if self.spelling else None),
             "thesaurus.msgpack": lambda p: srsly.write_msgpack(p, self.thesaurus.to_dict() if self.thesaurus else None),
             "sounds.json": lambda p: srsly.write_json(p, self.sounds.to_dict() if self.sounds else None),
+            "glyphs.json": lambda p: srsly.write_json(p, self.glyphs.to_dict() if self.glyphs else None),
             "model": lambda p: Path(p).write_bytes(model_bytes),
         }
         util.to_disk(path, serialize, exclude)
@@ -844,18 +864,20 @@ class RNNLM(ListenedTo, TrainablePipe):
             spelling = srsly.read_json(path / "spelling.json") if (path / "spelling.json").exists() else None
             thesaurus = srsly.read_msgpack(path / "thesaurus.msgpack") if (path / "thesaurus.msgpack").exists() else None
             sounds = srsly.read_json(path / "sounds.json") if (path / "sounds.json").exists() else None
+            glyphs = srsly.read_json(path / "glyphs.json") if (path / "glyphs.json").exists() else None
         except Exception as err:
             raise ValueError(Errors.E004.format(path=path, err=err)) from err
         self.spelling = _load_spelling(spelling)
-        self._load_tables(thesaurus, sounds)
+        self._load_tables(thesaurus, sounds, glyphs)
         self._build_model(vocab)
         self._load_model_bytes((path / "model").read_bytes(), path / "model")
         return self
 
-    def _load_tables(self, thesaurus: Optional[dict], sounds: Optional[dict]) -> None:
-        """The thesaurus and the sound table from their data (None: saved without one)."""
+    def _load_tables(self, thesaurus: Optional[dict], sounds: Optional[dict], glyphs: Optional[dict]) -> None:
+        """The thesaurus, the sound and the look-alike tables from their data (None: saved without one)."""
         self.thesaurus = Thesaurus.from_dict(thesaurus) if thesaurus is not None else None
         self.sounds = Sounds.from_dict(sounds) if sounds is not None else None
+        self.glyphs = Glyphs.from_dict(glyphs) if glyphs is not None else None
 
     def _load_model_bytes(self, data: bytes, where: Any) -> None:
         expected = self.cfg.get("model_sha256")

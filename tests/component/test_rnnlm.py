@@ -465,6 +465,7 @@ def test_rnnlm_substitutes_come_from_both_sides_and_the_thesaurus(with_thesaurus
     again = spacy.load(_saved(nlp, tmp_path))
     assert again.get_pipe("rnnlm").thesaurus.synonyms == lm.thesaurus.synonyms
     assert again.get_pipe("rnnlm").sounds.readings == lm.sounds.readings
+    assert len(lm.glyphs) and again.get_pipe("rnnlm").glyphs.to_dict() == lm.glyphs.to_dict()
     assert_same_scores(again("我们喜欢代码医生工作室。"), doc)
 
 

@@ -1,0 +1,51 @@
+import pytest
+
+from spacy_rnnlm.glyphs import Glyphs, look_alike
+from spacy_rnnlm.inference.correction import change_cost
+from spacy_rnnlm.sounds import Sounds
+
+COMMON = "清请情晴睛精法河海次冲欢未末己已吐叶口改忌措错惜政正"
+
+
+@pytest.fixture(scope="module")
+def glyphs():
+    return Glyphs.build(COMMON)
+
+
+def test_glyphs_same_distinctive_part_and_a_radical_apart_look_alike(glyphs):
+    assert {"请", "情", "晴", "睛", "精"} <= set(glyphs.alike("清"))  # 青 kept, 水 / 言 / 心 … apart
+    assert glyphs.are_alike("措", "错") and glyphs.are_alike("错", "措")
+    assert glyphs.are_alike("未", "末") and glyphs.are_alike("己", "已")  # the same parts
+    assert "清" not in glyphs.alike("清")
+
+
+def test_glyphs_a_shared_radical_or_a_non_radical_difference_is_not_alike(glyphs):
+    assert not glyphs.are_alike("清", "法") and not glyphs.are_alike("清", "海")  # only 水 in common
+    assert not glyphs.are_alike("次", "冲")  # 冫 kept, 欠 / 中 apart: 中 is no radical
+    assert glyphs.alike("x") == [] and not glyphs.are_alike("清", "x")
+
+
+def test_look_alike_family_bound():
+    # four characters sharing 口 on the left, radicals apart on the right (吐 / 叶 / 杏 / 旦-like)
+    parts = {c: ("口", r) for c, r in zip("abcd", "土十木日")}
+    parts.update({"e": ("言", "青"), "f": ("水", "青"), "g": ("中", "青")})
+    # 口 is shared by four: too common a part under a bound of 2; 青 by three, 中 is no radical
+    assert look_alike(parts, max_family=3) == {"e": ["f"], "f": ["e"]}
+    assert set(look_alike(parts, max_family=4)["a"]) == {"b", "c", "d"}
+
+
+def test_glyphs_round_trip_and_bad_data(glyphs):
+    again = Glyphs.from_dict(glyphs.to_dict())
+    assert again.to_dict() == glyphs.to_dict() and again.alike("清") == glyphs.alike("清")
+    with pytest.raises(ValueError, match="look-alike table"):
+        Glyphs.from_dict({"wrong": 1})
+
+
+def test_change_cost_takes_the_cheaper_of_sound_and_look(glyphs):
+    sounds = Sounds.build(COMMON)
+    costs = (6.0, 9.0, 14.0)  # SAME, NEAR, OTHER
+    assert change_cost("政策", "正策", sounds, costs, glyphs, 9.0) == 6.0  # sounds the same
+    assert change_cost("未来", "末来", sounds, costs, glyphs, 9.0) == 9.0  # wei / mo: looks alike
+    assert change_cost("未来", "末来", sounds, costs) == 14.0  # without the table: another character
+    assert change_cost("清楚", "请楚", sounds, costs, glyphs, 5.0) == 5.0  # qing: the cheaper one
+    assert change_cost("清楚", "清", sounds, costs, glyphs, 9.0) is None
