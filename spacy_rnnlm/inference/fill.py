@@ -53,13 +53,24 @@ def context_features(
     return out
 
 
+def precision(device: torch.device, compute_dtype: Optional[torch.dtype]) -> torch.autocast:
+    """Autocast to `compute_dtype` for the matrix products (plain float32 if None). Entered once
+    around a loop of chunks, it also keeps the low-precision copies of the weights between the
+    chunks (autocast caches them until its outermost context exits), instead of casting the
+    softmax's ~1.5 M weights again for every chunk of rows."""
+    return torch.autocast(device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None)
+
+
+def float32(device: torch.device) -> torch.autocast:
+    """Autocast off: products that must stay float32 whatever context encloses them (cosines)."""
+    return torch.autocast(device.type, enabled=False)
+
+
 def full_logprobs(
     module: LSTMLanguageModel, feats: torch.Tensor, compute_dtype: Optional[torch.dtype] = None
 ) -> torch.Tensor:
     """Float32 log-probs over the whole vocabulary of feature rows (rows, width) → (rows, vocab)."""
-    with torch.inference_mode(), torch.autocast(
-        feats.device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None
-    ):
+    with torch.inference_mode(), precision(feats.device, compute_dtype):
         return torch.cat([module.log_probs(feats[i : i + FULL_ROWS]).float() for i in range(0, feats.shape[0], FULL_ROWS)])
 
 
@@ -85,8 +96,7 @@ class PoolLogprobs:
                 self.tables = [self._cluster(c, None) for c in range(min(pool_clusters, self.adaptive.n_clusters))]
 
     def _precision(self):
-        enabled = self.dtype is not None
-        return torch.autocast(self.feats.device.type, dtype=self.dtype or torch.float32, enabled=enabled)
+        return precision(self.feats.device, self.dtype)
 
     def _cluster(self, c: int, rows: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """log P(w | cluster c) for `rows` (all if None), (rows, cluster size), and each row's

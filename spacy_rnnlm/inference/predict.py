@@ -16,7 +16,7 @@ from ..models.architectures import torch_module
 from ..models.wrapper import LMBatch
 from ..sampling import make_generator
 from ..vocab import UNK_ID
-from .fill import PoolLogprobs, context_features
+from .fill import PoolLogprobs, context_features, precision
 from .states import predict_states
 from .substitutes import draw_substitutes, word_meanings
 from .units import Unit, encode, length_batches, sequence_units, unit_seed
@@ -56,7 +56,7 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
         _substitutes(lm, module, units, words, feats)
     if lm.detect_odd:
         dtype = lm.compute_dtype()
-        with torch.inference_mode():
+        with torch.inference_mode(), precision(next(module.parameters()).device, dtype):
             lm.corrector()(
                 units,
                 words,

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from ..models.pytorch.lstm_lm import LSTMLanguageModel, _row_chunks
 from ..thesaurus import Thesaurus
-from .fill import FULL_ROWS, PoolLogprobs
+from .fill import FULL_ROWS, PoolLogprobs, float32, precision
 
 
 class Neighbourhoods:
@@ -56,7 +56,8 @@ class Neighbourhoods:
         """The `n` pool words nearest to each of `meanings` (rows, embed), never a special nor
         the row's `exclude` id: ids and cosines (rows, n); a zero meaning has none (ids -1)."""
         unit = F.normalize(meanings.float(), dim=1)
-        cos = unit @ self.emb[: self.pool_words].T  # (rows, pool words)
+        with float32(unit.device):
+            cos = unit @ self.emb[: self.pool_words].T  # (rows, pool words)
         cos[:, : self.n_special] = float("-inf")
         inside = exclude < self.pool_words
         r = inside.nonzero(as_tuple=True)[0]
@@ -136,7 +137,7 @@ def draw_substitutes(
         return ids, probs
     if meanings is None:
         meanings = module.embed.weight.detach().float()[originals]
-    with torch.inference_mode():
+    with torch.inference_mode(), precision(feats.device, compute_dtype):
         near = neighbourhoods(module, thesaurus, max(pool, n))
         short = module.adaptive.shortlist_size if module.adaptive is not None else near.pool_words
         # synonyms first: a word that is also a synonym keeps the bonus (its repeats are left out)
@@ -145,7 +146,8 @@ def draw_substitutes(
             orig, meaning = originals[lo:hi], meanings[lo:hi]
             levels = PoolLogprobs(module, feats[lo:hi], compute_dtype, pool_clusters=0)
             fill_ids, _ = levels.top(pool, orig, n_special)  # the head's words that fit best
-            fill_cos = (F.normalize(meaning.float(), dim=1) @ near.emb[:short].T).gather(1, fill_ids)
+            with float32(feats.device):
+                fill_cos = (F.normalize(meaning.float(), dim=1) @ near.emb[:short].T).gather(1, fill_ids)
             cand = torch.cat([by_meaning[lo:hi], fill_ids], dim=1)
             cos = torch.cat([by_meaning_cos[lo:hi], fill_cos], dim=1)
             left_out = (cand < n_special) | (cand == orig.unsqueeze(1)) | _repeats(cand)
