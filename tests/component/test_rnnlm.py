@@ -315,6 +315,8 @@ def test_rnnlm_invalid_settings():
         make_nlp(alternatives_context="right")
     with pytest.raises(ValueError, match="E005"):
         make_nlp(model={"cell": "rnn"})
+    with pytest.raises(ValueError, match="E005"):
+        make_nlp(odd_look_cost=-1.0)
 
 
 def test_rnnlm_extensions_registered_idempotently():
