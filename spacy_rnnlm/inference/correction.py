@@ -76,10 +76,16 @@ class Candidate:
 
 
 def change_cost(
-    old: str, new: str, sounds: Sounds, costs: Sequence[float], glyphs: Optional[Glyphs] = None, look_cost: float = 0.0
+    old: str,
+    new: str,
+    sounds: Sounds,
+    costs: Sequence[float],
+    glyphs: Optional[Glyphs] = None,
+    look_cost: float = float("inf"),
 ) -> Optional[float]:
     """Cost of changing `old` into `new` (same length, exactly one character differs), or None:
-    by how alike the two characters sound, or `look_cost` if they look alike and that is cheaper."""
+    by how alike the two characters sound, or `look_cost` if they look alike and that is cheaper
+    (no look-alike class without `glyphs` and a finite cost)."""
     diff = [(a, b) for a, b in zip(old, new) if a != b]
     if len(old) != len(new) or len(diff) != 1:
         return None
@@ -99,7 +105,7 @@ class Corrector:
         *,
         margin: float,
         costs: Sequence[float],
-        look_cost: float = 0.0,
+        look_cost: float = float("inf"),
         n_candidates: int,
         threshold: float,
     ):

@@ -7,7 +7,7 @@ import itertools
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
 
 import numpy
 import srsly
@@ -469,8 +469,9 @@ class RNNLM(ListenedTo, TrainablePipe):
         del freqs
         self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
         self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
-        self.sounds = Sounds.build(set("".join(vocab.words[len(SPECIALS) :])))
-        self.glyphs = Glyphs.build(set("".join(vocab.words[len(SPECIALS) :])))
+        chars = vocab_chars(vocab)
+        self.sounds = Sounds.build(chars)
+        self.glyphs = Glyphs.build(chars)
         self._build_model(vocab)
         # The pipeline's static vectors have the right shape from the start; training refreshes
         # them before each checkpoint (the `spacy-rnnlm.static_vectors.v1` callback).
@@ -531,11 +532,10 @@ class RNNLM(ListenedTo, TrainablePipe):
         setting changed since)."""
         settings = (self.odd_margin, self.odd_costs, self.odd_look_cost, self.odd_candidates, self.odd_threshold)
         if self._corrector is None or self._corrector[0] != settings:
-            chars = set("".join(self.lm_vocab.words[len(SPECIALS) :]))  # type: ignore[union-attr]
             if self.sounds is None:  # a model saved before the sound table
-                self.sounds = Sounds.build(chars)
+                self.sounds = Sounds.build(vocab_chars(self.lm_vocab))  # type: ignore[arg-type]
             if self.glyphs is None:  # a model saved before the look-alike table
-                self.glyphs = Glyphs.build(chars)
+                self.glyphs = Glyphs.build(vocab_chars(self.lm_vocab))  # type: ignore[arg-type]
             corrector = Corrector(
                 self.lm_vocab,  # type: ignore[arg-type]
                 self.sounds,
@@ -888,6 +888,11 @@ class RNNLM(ListenedTo, TrainablePipe):
             self.model.from_bytes(data)
         except Exception as err:
             raise ValueError(Errors.E004.format(path=where, err=f"{type(err).__name__}: {err}")) from err
+
+
+def vocab_chars(vocab: LMVocab) -> Set[str]:
+    """The characters of the vocabulary's words: what the sound and look-alike tables cover."""
+    return set("".join(vocab.words[len(SPECIALS) :]))
 
 
 def _load_spelling(data: Optional[dict]) -> Optional[SpellingModel]:
