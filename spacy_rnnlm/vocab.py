@@ -27,7 +27,9 @@ class LMVocab:
         self.counts: List[int] = list(counts) if counts is not None else [0] * len(self.words)
         if len(self.counts) != len(self.words):
             raise ValueError(Errors.E007.format(err="counts and words differ in length"))
-        self._total = sum(self.counts)
+        # per id, computed once: scoring reads one per token
+        denominator = sum(self.counts) + len(self.words)
+        self.unigram_logprobs: List[float] = [math.log((c + 1) / denominator) for c in self.counts]
 
     @staticmethod
     def count(sequences: Iterable[Sequence[str]], max_types: Optional[int] = None) -> Tuple[Counter, int]:
@@ -81,7 +83,7 @@ class LMVocab:
 
     def unigram_logprob(self, idx: int) -> float:
         """Add-one smoothed natural-log unigram probability of id `idx`."""
-        return math.log((self.counts[idx] + 1) / (self._total + len(self.words)))
+        return self.unigram_logprobs[idx]
 
     def to_dict(self) -> dict:
         return {"words": self.words[len(SPECIALS):], "counts": self.counts}

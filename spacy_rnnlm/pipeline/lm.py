@@ -36,6 +36,7 @@ from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
+from ..training.averages import averaged_parameters, averages_key, update_averages
 from ..training.parallel import sum_counts, sum_gradients
 from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
@@ -553,6 +554,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
         log P(<unk> | context) + log P_spell(word); `spelling[i]` keeps the second term."""
         vocab = self._require_initialized()
+        unigrams = vocab.unigram_logprobs
         for doc, units in zip(docs, units_per_doc):
             n = len(doc)
             logprob: List[Optional[float]] = [None] * n
@@ -563,18 +565,18 @@ class RNNLM(ListenedTo, TrainablePipe):
             ends, edits = [], []
             for unit in units:
                 unit_alternatives = self._alternatives(unit)
+                # Python numbers at once: indexing numpy arrays token by token costs more
+                logprobs, ids, unit_odd = unit.logprobs.tolist(), unit.ids.tolist(), unit.odd
                 for pos, i in enumerate(unit.token_ids):
-                    idx = int(unit.ids[pos + 1])
-                    logprob[i] = float(unit.logprobs[pos])
-                    unigram[i] = vocab.unigram_logprob(idx)
+                    logprob[i], unigram[i] = logprobs[pos], unigrams[ids[pos + 1]]
                     spelling[i] = unit.spelling[pos]
                     if spelling[i] is not None:
                         logprob[i] += spelling[i]
                         unigram[i] += spelling[i]
                     alternatives[i] = unit_alternatives[pos]
-                    if unit.odd is not None and unit.odd[pos] is not None:
-                        odd[i] = [float(unit.odd[pos][0]), unit.odd[pos][1]]
-                ends.append([unit.token_ids[-1], float(unit.logprobs[-1]), vocab.unigram_logprob(EOS_ID)])
+                    if unit_odd is not None and unit_odd[pos] is not None:
+                        odd[i] = [float(unit_odd[pos][0]), unit_odd[pos][1]]
+                ends.append([unit.token_ids[-1], logprobs[-1], unigrams[EOS_ID]])
                 for start, end, text, gain in unit.edits:
                     edits.append([unit.token_ids[start], unit.token_ids[end - 1] + 1, text, float(gain)])
             record = {
@@ -762,8 +764,9 @@ class RNNLM(ListenedTo, TrainablePipe):
         optimizer's scheduled `learn_rate`, `beta1`/`beta2`, `eps` and `L2` (decoupled weight
         decay when `L2_is_weight_decay`, as in thinc), and clips the global gradient norm to
         `grad_clip` (thinc clips each parameter separately; the global norm is the usual choice
-        for LSTMs). `b1 = b2 = 0` (thinc's SGD) gives plain SGD. Parameter averaging
-        (`use_averages`) is not applied.
+        for LSTMs). `b1 = b2 = 0` (thinc's SGD) gives plain SGD. With `use_averages`, the
+        parameters' running average is kept as thinc keeps it (`training/averages.py`); spaCy
+        evaluates and saves it through `use_params`.
         """
         module = torch_module(self.model)
         params = [p for p in module.parameters() if p.requires_grad]
@@ -784,7 +787,20 @@ class RNNLM(ListenedTo, TrainablePipe):
             torch.nn.utils.clip_grad_norm_(params, float(sgd.grad_clip))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        update_averages(sgd, averages_key(self.model), module)
         self._deferred_step = None
+
+    def use_params(self, params: dict):
+        """Use the given parameters within the block (a generator, as spaCy's own: the pipeline
+        advances it by hand): the torch module's averages when `params` holds them (an
+        optimizer's `averages` with `use_averages`), else whatever thinc parameters it holds."""
+        averages = params.get(averages_key(self.model)) if params else None
+        if averages is None:
+            with self.model.use_params(params):
+                yield
+        else:
+            with averaged_parameters(torch_module(self.model), averages):
+                yield
 
     def __reduce__(self):
         # TrainablePipe's Cython pickling copies __dict__ as is; leave out what must not travel.

@@ -509,3 +509,29 @@ def test_rnnlm_corrected_text_and_clean_sentences_unchanged(trained_path):
     for text in BAD_INPUTS.values():  # no crash, nothing invented
         doc = nlp(text)
         assert doc._.lm_corrected == text or doc._.lm_corrections
+
+
+def test_rnnlm_use_averages_evaluates_and_saves_the_averaged_weights(tmp_path):
+    """With `use_averages`, spaCy's `nlp.use_params(optimizer.averages)` (its evaluation and
+    checkpoints) scores with the running average of the weights; training goes on with, and
+    the block restores, the current ones."""
+    from thinc.api import Adam
+
+    nlp = make_nlp()
+    train(nlp, steps=1)
+    sgd = Adam(0.01, use_averages=True)
+    for _ in range(4):
+        nlp.update(make_examples(nlp), sgd=sgd, annotates=["sentencizer"])
+    component = nlp.get_pipe("rnnlm")
+    averages = sgd.averages[(component.model.id, "torch_averages")]
+    module = torch_module(component.model)
+    assert set(averages) == {name for name, p in module.named_parameters() if p.requires_grad}
+    current = nlp(SENTENCE)._.lm_logprob
+    with nlp.use_params(sgd.averages):
+        for name, p in module.named_parameters():
+            assert torch.equal(p, averages[name])
+        averaged = nlp(SENTENCE)._.lm_logprob
+        nlp.to_disk(tmp_path / "nlp")
+    assert averaged != pytest.approx(current, abs=1e-4)
+    assert nlp(SENTENCE)._.lm_logprob == pytest.approx(current, abs=1e-6)
+    assert spacy.load(tmp_path / "nlp")(SENTENCE)._.lm_logprob == pytest.approx(averaged, abs=1e-5)
