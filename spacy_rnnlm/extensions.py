@@ -5,7 +5,8 @@ is a getter over it, so any span (a sentence, a phrase, the whole doc) is scored
 the record survives `DocBin`/pickle round trips. Record layout (per token index `i`):
 `logprob[i]` natural-log P(token | left context) or None (whitespace, or not scored);
 `unigram[i]` its unigram log-probability (for SLOR); `spelling[i]` for an unknown word, the
-log P_spell(word) part of both (the rest is `<unk>`'s); `alternatives[i]` list of `[text, prob]`;
+log P_spell(word) part of both (the rest is `<unk>`'s); `alternatives[i]` list of `[text, prob]`
+(`alternatives` is None when none were drawn for the doc);
 `ends` rows `[i, logprob, unigram]`: the end-of-sentence event after counted token `i`;
 with correction on (`detect_odd`), `odd[i]` `[gain, replacement]` for examined words (the best
 replacement rescored and its gain in nats), `edits` rows `[start, end, replacement, gain]` (the
@@ -110,7 +111,14 @@ def token_surprisal(token: Token) -> Optional[float]:
 
 
 def token_alternatives(token: Token) -> Optional[List[Tuple[str, float]]]:
-    alts = _token_value(token, "alternatives")
+    """`(text, probability)` pairs, most probable first; [] for a scored token with none drawn,
+    None for a token that is not scored (whitespace) or a doc the component has not seen."""
+    record = token.doc._.get(SCORES)
+    if record is None:
+        return None
+    if record["alternatives"] is None:  # none drawn for the doc
+        return None if record["logprob"][token.i] is None else []
+    alts = record["alternatives"][token.i]
     return None if alts is None else [(text, prob) for text, prob in alts]
 
 

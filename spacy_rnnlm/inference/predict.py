@@ -30,14 +30,18 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
     `states` their words' token states (for listeners)."""
     vocab = lm.lm_vocab
     per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
-    flat = [(doc, unit) for doc, units in zip(docs, per_doc) for unit in units]
-    words = [[doc[i].text for i in unit.token_ids] for doc, unit in flat]
-    units = [unit for _, unit in flat]
+    units, words = [], []
+    for doc, doc_units in zip(docs, per_doc):
+        texts = [t.text for t in doc]  # one pass over the doc, not a Token object per lookup
+        for unit in doc_units:
+            units.append(unit)
+            words.append([texts[i] for i in unit.token_ids])
     for unit, ws in zip(units, words):
         unit.ids = encode(vocab, ws)
-        unit.spelling = [
-            lm.spelling.logprob(w) if unit.ids[pos + 1] == UNK_ID and lm.spelling else None for pos, w in enumerate(ws)
-        ]
+        unit.spelling = [None] * len(ws)
+        if lm.spelling is not None:  # unknown words: the spelling part of their log-prob
+            for pos in numpy.flatnonzero(unit.ids[1:-1] == UNK_ID).tolist():
+                unit.spelling[pos] = lm.spelling.logprob(ws[pos])
     module = torch_module(lm.model)
     if states:
         predict_states(module, units, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)

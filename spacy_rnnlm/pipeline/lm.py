@@ -560,11 +560,14 @@ class RNNLM(ListenedTo, TrainablePipe):
             logprob: List[Optional[float]] = [None] * n
             unigram: List[Optional[float]] = [None] * n
             spelling: List[Optional[float]] = [None] * n
-            alternatives: List[Optional[list]] = [None] * n
+            # None for a doc with no alternatives drawn (the getter gives each scored token []):
+            # a list per token would be ~5 % of scoring time, mostly garbage collection
+            drawn = any(unit.alt_ids is not None for unit in units)
+            alternatives: Optional[List[Optional[list]]] = [None] * n if drawn else None
             odd: List[Optional[list]] = [None] * n
             ends, edits = [], []
             for unit in units:
-                unit_alternatives = self._alternatives(unit)
+                unit_alternatives = self._alternatives(unit) if alternatives is not None else None
                 # Python numbers at once: indexing numpy arrays token by token costs more
                 logprobs, ids, unit_odd = unit.logprobs.tolist(), unit.ids.tolist(), unit.odd
                 for pos, i in enumerate(unit.token_ids):
@@ -573,7 +576,8 @@ class RNNLM(ListenedTo, TrainablePipe):
                     if spelling[i] is not None:
                         logprob[i] += spelling[i]
                         unigram[i] += spelling[i]
-                    alternatives[i] = unit_alternatives[pos]
+                    if alternatives is not None:
+                        alternatives[i] = unit_alternatives[pos]  # type: ignore[index]
                     if unit_odd is not None and unit_odd[pos] is not None:
                         odd[i] = [float(unit_odd[pos][0]), unit_odd[pos][1]]
                 ends.append([unit.token_ids[-1], logprobs[-1], unigrams[EOS_ID]])

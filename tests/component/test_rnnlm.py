@@ -134,9 +134,14 @@ def test_rnnlm_alternatives_drawn_not_topk(trained_nlp, trained_path):
 
 def test_rnnlm_alternatives_off(trained_path):
     nlp = spacy.load(trained_path, config={"components": {"rnnlm": {"n_alternatives": 0}}})
-    doc = nlp(SENTENCE)
-    assert all(t._.lm_alternatives == [] for t in doc)
+    doc = nlp("代码医生工作室真棒。\n\n我们今天去公园玩。")  # a whitespace token between the sentences
+    assert any(t.is_space for t in doc)
+    assert all(t._.lm_alternatives == ([] if not t.is_space else None) for t in doc)
+    assert doc._.lm_scores["alternatives"] is None  # nothing drawn: no list per token
     assert doc._.lm_perplexity > 1
+    # a doc read back from bytes gives the same
+    restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert [t._.lm_alternatives for t in restored] == [t._.lm_alternatives for t in doc]
 
 
 def test_rnnlm_batch_independence(trained_nlp):
