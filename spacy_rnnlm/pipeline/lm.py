@@ -561,7 +561,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             unigram: List[Optional[float]] = [None] * n
             spelling: List[Optional[float]] = [None] * n
             # None for a doc with no alternatives drawn (the getter gives each scored token []):
-            # a list per token would be ~5 % of scoring time, mostly garbage collection
+            # a list per token was ~4 % of scoring time, mostly garbage collection
             drawn = any(unit.alt_ids is not None for unit in units)
             alternatives: Optional[List[Optional[list]]] = [None] * n if drawn else None
             odd: List[Optional[list]] = [None] * n
