@@ -24,11 +24,10 @@ import srsly
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from run import PYTORCH_EXAMPLES_TOKENS_PER_SECOND, best_seconds, plain_training_seconds
+from run import PYTORCH_EXAMPLES_TOKENS_PER_SECOND, best_seconds, padded_batch, plain_training_seconds
 
 from spacy_rnnlm.evaluation import find_rnnlm
 from spacy_rnnlm.models.architectures import torch_module
-from spacy_rnnlm.models.wrapper import pad_sequences
 
 # The kernels a pass cannot do without, forward and backward.
 KERNELS = (
@@ -57,7 +56,6 @@ def scoring_floor(nlp, texts: List[str]) -> Dict[str, float]:
     out: Dict[str, float] = {"tokenizer_s": tokenizer}
     for name, n_alt in (("off", 0), ("substitutes", 5)):
         lm.n_alternatives, lm.alternatives_context, lm.detect_odd = n_alt, "both", False
-        list(nlp.pipe(texts, batch_size=256))
         out[f"{name}_s"] = best_seconds(lambda: list(nlp.pipe(texts, batch_size=256)), 2)
         out[f"{name}_kernels_s"] = kernel_seconds(lambda: list(nlp.pipe(texts, batch_size=256)))
     lm.n_alternatives = 5
@@ -79,10 +77,7 @@ def training_floor(nlp, train_texts: List[str], batches: int = 12) -> Dict[str, 
         group.append(doc)
         size += len(doc)
         if size >= 3000:
-            windows = sorted(lm._training_windows(group), key=len)
-            sizes = [len(g) for g in lm._length_groups([len(w) for w in windows])]
-            ids, tgt = pad_sequences(windows, lm.model.ops)
-            tensors.append((ids, tgt, sizes, sum(len(w) - 1 for w in windows)))
+            tensors.append(padded_batch(lm, group))
             group, size = [], 0
         if len(tensors) == batches + 2:
             break

@@ -237,10 +237,7 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
             for proc in sentencizer:
                 doc = proc(doc)
             docs.append(doc)
-        windows = sorted(lm._training_windows(docs), key=len)
-        sizes = [len(g) for g in lm._length_groups([len(w) for w in windows])]
-        ids, tgt = pad_sequences(windows, lm.model.ops)
-        tensors.append((ids, tgt, sizes, sum(len(w) - 1 for w in windows)))
+        tensors.append(padded_batch(lm, docs))
     module = torch_module(lm.model)
     settings = dict(lm.model.attrs["settings"])
     plain = type(module)(module.n_vocab, pad_id=module.pad_id, n_special=module.n_special, **settings)
@@ -268,6 +265,15 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
         "vs_pytorch_examples": words / spacy_seconds / PYTORCH_EXAMPLES_TOKENS_PER_SECOND,
         "plain_torch_tokens_per_second_by_architecture": variants,
     }
+
+
+def padded_batch(lm, docs: List[Any]) -> Any:
+    """One batch of `docs` as the plain loop takes it: the component's training windows,
+    length-sorted and padded, their length groups, and the number of predicted words."""
+    windows = sorted(lm._training_windows(docs), key=len)
+    sizes = [len(g) for g in lm._length_groups([len(w) for w in windows])]
+    ids, tgt = pad_sequences(windows, lm.model.ops)
+    return ids, tgt, sizes, sum(len(w) - 1 for w in windows)
 
 
 def plain_training_seconds(model: LSTMLanguageModel, tensors: List[Any], dtype: Optional[torch.dtype]) -> float:
