@@ -5,7 +5,8 @@ is a getter over it, so any span (a sentence, a phrase, the whole doc) is scored
 the record survives `DocBin`/pickle round trips. Record layout (per token index `i`):
 `logprob[i]` natural-log P(token | left context) or None (whitespace, or not scored);
 `unigram[i]` its unigram log-probability (for SLOR); `spelling[i]` for an unknown word, the
-log P_spell(word) part of both (the rest is `<unk>`'s); `alternatives[i]` list of `[text, prob]`
+log Q(word | <unk>, context) part of both, spelled out or read through its pieces (the rest is
+`<unk>`'s; see pieces.py); `alternatives[i]` list of `[text, prob]`
 (`alternatives` is None when none were drawn for the doc);
 `ends` rows `[i, logprob, unigram]`: the end-of-sentence event after counted token `i`;
 with correction on (`detect_odd`), `odd[i]` `[gain, replacement]` for examined words (the best
@@ -44,7 +45,7 @@ def sentence_spans(doc: Doc) -> List[Span]:
 
 class SpanTotals:
     """Sums over the counted outcomes of a span: log-prob, unigram log-prob, count, characters,
-    and the spelling part of the log-prob (its unknown words' log P_spell)."""
+    and the unknown words' part of the log-prob (their log Q(word | <unk>, context))."""
 
     __slots__ = ("logprob", "unigram", "n", "n_chars", "spelling")
 

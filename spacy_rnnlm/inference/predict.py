@@ -6,7 +6,7 @@ substitutes or correction need the context features, or listeners the token stat
 sequences are right-padded (padding never reaches a position's output) and each sentence draws
 with its own generator, seeded from its text.
 """
-from typing import TYPE_CHECKING, List, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Sequence
 
 import numpy
 import torch
@@ -14,7 +14,9 @@ from spacy.tokens import Doc
 
 from ..models.architectures import torch_module
 from ..models.wrapper import LMBatch
+from ..pieces import Pieces, pieces_logprobs
 from ..sampling import make_generator
+from ..spelling import SpellingModel
 from ..vocab import UNK_ID
 from .fill import PoolLogprobs, context_features, precision
 from .states import predict_states
@@ -39,9 +41,8 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
     for unit, ws in zip(units, words):
         unit.ids = encode(vocab, ws)
         unit.spelling = [None] * len(ws)
-        if lm.spelling is not None:  # unknown words: the spelling part of their log-prob
-            for pos in numpy.flatnonzero(unit.ids[1:-1] == UNK_ID).tolist():
-                unit.spelling[pos] = lm.spelling.logprob(ws[pos])
+    if lm.spelling is not None:
+        unknown_word_logprobs(lm.spelling, lm.pieces(), units, words, lambda seqs: forward_logprobs(lm, seqs))
     module = torch_module(lm.model)
     if states:
         predict_states(module, units, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)
@@ -93,14 +94,45 @@ def score_forward(lm: "RNNLM", units: List[Unit], words: List[List[str]], draw: 
                 unit.alt_probs = numpy.exp(ops.to_numpy(output.sample_logprobs[j])[:-1])
 
 
+def unknown_word_logprobs(
+    spelling: SpellingModel,
+    pieces: Pieces,
+    units: List[Unit],
+    words: List[List[str]],
+    score: Callable[[List[List[int]]], List[Sequence[float]]],
+) -> None:
+    """Each unknown word's log Q(word | <unk>, context) into `unit.spelling`: its spelling, mixed
+    with the path through its vocabulary pieces where it has one (see spacy_rnnlm/pieces.py).
+    `score` gives the forward log-probs of id sequences (one call for all units)."""
+    splits: List[Dict[int, List[int]]] = []
+    for unit, ws in zip(units, words):
+        unit_splits = {}
+        for pos in numpy.flatnonzero(unit.ids[1:-1] == UNK_ID).tolist():
+            unit.spelling[pos] = spelling.logprob(ws[pos])  # type: ignore[index]
+            split = pieces.split(ws[pos])
+            if split is not None:
+                unit_splits[pos] = split
+        splits.append(unit_splits)
+    composed = pieces_logprobs([unit.ids.tolist() for unit in units], splits, score)  # type: ignore[union-attr]
+    for unit, unit_splits, unit_composed in zip(units, splits, composed):
+        for pos, lp in enumerate(unit.spelling):  # type: ignore[arg-type]
+            if lp is not None:
+                unit.spelling[pos] = pieces.combine(lp, unit_composed.get(pos), len(unit_splits.get(pos, ())))  # type: ignore[index]
+
+
+def forward_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]]) -> List[numpy.ndarray]:
+    """Closed-vocabulary forward log-prob of each predicted id of each id sequence."""
+    out: List[numpy.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
+    for batch in length_batches(seqs, lm.batch_tokens):
+        output = lm.model.predict(LMBatch([numpy.asarray(seqs[i], dtype="int64") for i in batch], compute_dtype=lm.compute_dtype()))
+        for j, i in enumerate(batch):
+            out[i] = lm.model.ops.to_numpy(output.logprobs[j])
+    return out
+
+
 def sequence_logprobs(lm: "RNNLM", seqs: List[numpy.ndarray]) -> List[float]:
     """Closed-vocabulary forward log-prob of each id sequence (its words and its end)."""
-    totals = [0.0] * len(seqs)
-    for batch in length_batches(seqs, lm.batch_tokens):
-        output = lm.model.predict(LMBatch([seqs[i] for i in batch], compute_dtype=lm.compute_dtype()))
-        for j, i in enumerate(batch):
-            totals[i] = float(output.logprobs[j].sum())
-    return totals
+    return [float(lps.sum()) for lps in forward_logprobs(lm, seqs)]
 
 
 def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:

@@ -18,7 +18,8 @@ class Unit:
     token_ids: List[int]
     ids: Optional[numpy.ndarray] = None  # (n + 2,): <s>, the tokens' vocabulary ids, </s>
     logprobs: Optional[numpy.ndarray] = None  # (n + 1,): each token, then the end of sentence
-    spelling: Optional[List[Optional[float]]] = None  # (n,): log P_spell of unknown words
+    # (n,): unknown words' log Q(word | <unk>, context): spelled out or read through their pieces
+    spelling: Optional[List[Optional[float]]] = None
     # (n, k) each: alternatives as vocabulary ids and their probabilities (any context)
     alt_ids: Optional[numpy.ndarray] = None
     alt_probs: Optional[numpy.ndarray] = None

@@ -32,6 +32,7 @@ from ..inference.units import Unit, batches_by_padded_size, encode, sequence_uni
 from ..models.architectures import state_width, torch_module
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
+from ..pieces import Pieces, check_pieces_settings
 from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
@@ -85,6 +86,8 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "odd_near_cost": 9.0,
         "odd_other_cost": 14.0,
         "odd_look_cost": 9.0,
+        "pieces_weight": 0.5,
+        "pieces_continue": 0.2,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
     },
     default_score_weights={"lm_score": 1.0, "lm_perplexity_closed_vocab": 0.0},
@@ -113,6 +116,8 @@ def make_rnnlm(
     odd_near_cost: float,
     odd_other_cost: float,
     odd_look_cost: float,
+    pieces_weight: float,
+    pieces_continue: float,
     scorer: Optional[Callable],
 ) -> "RNNLM":
     """Create an `RNNLM` component.
@@ -167,6 +172,11 @@ def make_rnnlm(
     odd_other_cost (float): ... to any other character.
     odd_look_cost (float): ... to one that looks alike (清 / 请, 未 / 末: see spacy_rnnlm/glyphs.py),
         when that is cheaper than its sound class.
+    pieces_weight (float): λ in [0, 1): the share of an unknown word's probability (given
+        `<unk>`) that goes to reading it through its vocabulary pieces (穿点 = 穿 + 点) rather than
+        spelling it out; 0 spells every unknown word (see spacy_rnnlm/pieces.py; fitted on dev).
+    pieces_continue (float): ρ in [0, 1): the geometric prior on the number k ≥ 2 of pieces,
+        π_k = (1 − ρ) ρ^(k − 2).
     scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
     """
     return RNNLM(
@@ -194,12 +204,24 @@ def make_rnnlm(
         odd_near_cost=odd_near_cost,
         odd_other_cost=odd_other_cost,
         odd_look_cost=odd_look_cost,
+        pieces_weight=pieces_weight,
+        pieces_continue=pieces_continue,
         scorer=scorer,
     )
 
 
 # Settings a pipeline may change on a trained (e.g. sourced) component: read at call time.
-RUNTIME_SETTINGS = ("n_alternatives", "alternatives_context", "temperature", "seed", "detect_odd", "odd_threshold", "batch_tokens")
+RUNTIME_SETTINGS = (
+    "n_alternatives",
+    "alternatives_context",
+    "temperature",
+    "seed",
+    "detect_odd",
+    "odd_threshold",
+    "batch_tokens",
+    "pieces_weight",
+    "pieces_continue",
+)
 
 
 @registry.callbacks("spacy-rnnlm.rnnlm_settings.v1")
@@ -303,6 +325,8 @@ class RNNLM(ListenedTo, TrainablePipe):
         odd_near_cost: float = 9.0,
         odd_other_cost: float = 14.0,
         odd_look_cost: float = 9.0,
+        pieces_weight: float = 0.5,
+        pieces_continue: float = 0.2,
         scorer: Optional[Callable] = lm_score,
         tokenizer: Optional[Callable[[str], Doc]] = None,
     ) -> None:
@@ -329,6 +353,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         ):
             if not ok:
                 raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
+        check_pieces_settings(pieces_weight, pieces_continue)
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -350,6 +375,9 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.odd_candidates = odd_candidates
         self.odd_costs = (float(odd_edit_cost), float(odd_near_cost), float(odd_other_cost))  # SAME, NEAR, OTHER
         self.odd_look_cost = float(odd_look_cost)
+        self.pieces_weight = float(pieces_weight)
+        self.pieces_continue = float(pieces_continue)
+        self._pieces: Optional[Pieces] = None  # built from the vocabulary on first use
         self._corrector: Optional[Tuple[tuple, Corrector]] = None  # (its settings, it): built on first use
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
@@ -390,6 +418,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         """(Re)create the torch module for `vocab`; weights are fresh until trained or loaded."""
         self.lm_vocab = vocab
         self._corrector = None  # built from the vocabulary on first use
+        self._pieces = None
         self.model.layers.clear()
         self.model.set_dim("nV", len(vocab), force=True)
         self.model.initialize()
@@ -550,9 +579,19 @@ class RNNLM(ListenedTo, TrainablePipe):
             self._corrector = (settings, corrector)
         return self._corrector[1]
 
+    def pieces(self) -> Pieces:
+        """How unknown words are read through their vocabulary pieces, for the current settings
+        (built on first use, and again when a setting changed since)."""
+        vocab = self._require_initialized()
+        settings = (self.pieces_weight, self.pieces_continue)
+        if self._pieces is None or (self._pieces.weight, self._pieces.cont) != settings:
+            self._pieces = Pieces(vocab, *settings)
+        return self._pieces
+
     def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
         """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
-        log P(<unk> | context) + log P_spell(word); `spelling[i]` keeps the second term."""
+        log P(<unk> | context) + log Q(word | <unk>, context), Q spelling it out or reading it
+        through its pieces (spacy_rnnlm/pieces.py); `spelling[i]` keeps the second term."""
         vocab = self._require_initialized()
         unigrams = vocab.unigram_logprobs
         for doc, units in zip(docs, units_per_doc):
@@ -814,6 +853,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         state["_optimizer"] = None  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
         state["_corrector"] = None  # rebuilt from the vocabulary
+        state["_pieces"] = None  # likewise
         state["_listeners_pending"], state["_deferred_step"] = False, None  # training state
         return (_restore_component, (type(self), state))
 

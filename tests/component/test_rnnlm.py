@@ -7,12 +7,14 @@ from importlib.metadata import entry_points
 
 import pytest
 import spacy
+import numpy
 import torch
 from spacy.tokens import Doc, Span, Token
 from spacy.training import Example
 
 from spacy_rnnlm.extensions import install_extensions
 from spacy_rnnlm.models.architectures import torch_module
+from spacy_rnnlm.models.wrapper import LMBatch
 from spacy_rnnlm.vocab import SPECIALS
 
 from ..conftest import TRAIN_TEXTS, blank_zh, make_examples, make_nlp, train
@@ -190,7 +192,7 @@ def test_rnnlm_long_unbroken_paragraph(trained_nlp):
 
 
 def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
-    """An unknown word costs P(<unk> | context) × P_spell(word), in every score."""
+    """An unknown word without pieces costs P(<unk> | context) × (1 − λ) P_spell(word), in every score."""
     lm = trained_nlp.get_pipe("rnnlm")
     doc = trained_nlp("我们今天去魑魅魍魉玩。")
     record = doc._.lm_scores
@@ -204,7 +206,9 @@ def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
         lm.spelling = spelling
     for t in doc:
         if t in unknown:
-            assert record["spelling"][t.i] == pytest.approx(spelling.logprob(t.text)) and record["spelling"][t.i] < 0
+            assert lm.pieces().split(t.text) is None
+            assert record["spelling"][t.i] == pytest.approx(math.log1p(-lm.pieces_weight) + spelling.logprob(t.text))
+            assert record["spelling"][t.i] < 0
             assert t._.lm_logprob == pytest.approx(closed[t.i]._.lm_logprob + record["spelling"][t.i])
         else:
             assert record["spelling"][t.i] is None
@@ -215,6 +219,33 @@ def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
     assert doc._.lm_slor == pytest.approx(closed._.lm_slor)  # the spelling cost is in both terms
     # a longer unknown string costs more than a shorter one
     assert spelling.logprob("魑魅魍魉饕餮") < spelling.logprob("魑魅")
+
+
+def test_rnnlm_compounds_of_known_words_are_read_through_their_pieces(trained_nlp):
+    """今天天气 (one jieba token, not in the vocabulary) mixes its spelling with P(今天) P(天气 | 今天);
+    λ = 0 gives the spelling alone; other words' scores do not move."""
+    lm = trained_nlp.get_pipe("rnnlm")
+    text = "今天天气很好。"
+    doc = trained_nlp(text)
+    pos = [t.text for t in doc].index("今天天气")
+    split = lm.pieces().split("今天天气")
+    assert split == [lm.lm_vocab.index["今天"], lm.lm_vocab.index["天气"]]
+    weight = lm.pieces_weight
+    try:
+        lm.pieces_weight = 0.0
+        spelled = trained_nlp(text)
+    finally:
+        lm.pieces_weight = weight
+    spell = spelled._.lm_scores["spelling"][pos]
+    assert spell == pytest.approx(lm.spelling.logprob("今天天气"))
+    prefix = numpy.asarray([2] + split, dtype="int64")  # <s> 今天 天气
+    composed = float(lm.model.predict(LMBatch([prefix])).logprobs[0].sum())
+    expected = lm.pieces().combine(spell, composed, 2)
+    assert doc._.lm_scores["spelling"][pos] == pytest.approx(expected, abs=1e-3)
+    assert doc[pos]._.lm_logprob - spelled[pos]._.lm_logprob == pytest.approx(expected - spell, abs=1e-3)
+    others = [i for i in range(len(doc)) if i != pos]
+    assert [doc[i]._.lm_logprob for i in others] == pytest.approx([spelled[i]._.lm_logprob for i in others])
+    assert doc._.lm_perplexity != spelled._.lm_perplexity
 
 
 def test_rnnlm_model_without_spelling_loads_closed_vocabulary(trained_path, tmp_path, caplog):

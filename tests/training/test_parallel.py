@@ -63,6 +63,8 @@ def test_parallel_two_halves_equal_one_whole_batch(tmp_path):
     assert world_one == (0, 1) and world_two == (0, 2)
     for initial, params in ((initial_one, initial_two), (params_one, params_two)):
         diffs = {k: float(numpy.abs(initial[k] - params[k]).max()) for k in initial}
-        assert max(diffs.values()) < 1e-5, diffs
+        # float32 sums in another order: Adam's g / sqrt(v) magnifies their rounding where a
+        # gradient is near zero (1.8e-5 seen on an AMD EPYC); a step here moves weights by ~1e-2
+        assert max(diffs.values()) < 1e-4, diffs
     # the steps moved the weights: the comparison is not between two untouched models
     assert max(float(numpy.abs(params_one[k] - initial_one[k]).max()) for k in params_one) > 1e-3

@@ -1,0 +1,150 @@
+"""Unknown words read two ways: spelled out, or through the vocabulary words they are made of.
+
+jieba's dictionary is bigger than the model's vocabulary, and it emits compounds of known words
+(穿点 = 穿 + 点, 给我发 = 给 + 我 + 发) that the vocabulary lacks. Spelled character by character,
+such a compound is priced like a foreign name. Here an unknown word u after context h gets
+
+    P(u | h) = P(<unk> | h) × Q(u | h),
+    Q(u | h) = (1 − λ) · P_spell(u) + λ · P_pieces(u | h),
+    P_pieces(u | h) = π_k · Π_i P_lm(p_i | h, p_1 … p_{i−1}),   π_k = (1 − ρ) · ρ^(k − 2),
+
+where p_1 … p_k (k ≥ 2) are u's pieces: the vocabulary words it splits into with the highest
+unigram probability, found only for words made of Chinese characters (a number, a Latin word or
+an emoji has no pieces path and keeps its spelling). λ (`pieces_weight`) and ρ (`pieces_continue`)
+are fitted on the dev split (benchmarks/unknown_words.py).
+
+Why Q is still a distribution over strings: P_spell sums to 1 over the strings outside the
+vocabulary (spelling.py). The products Π_i P_lm(p_i | …) over all sequences of k words sum to at
+most 1 (each factor is a distribution over the next word), and π_k sums to 1 over k ≥ 2, so
+P_pieces sums to at most 1; its mixture with P_spell sums to at most 1. What is lost (the mass of
+piece sequences whose concatenation is a vocabulary word or not all Chinese, or that have a
+better-scoring split) makes Q deficient, never more than a distribution: a score stays a lower
+bound of a proper model's. The in-vocabulary words' probabilities, and P(<unk> | h), are those of
+the word model, so the closed-vocabulary perplexity is unchanged by construction.
+tests/unit/test_pieces.py sums Q over all strings of a toy alphabet.
+"""
+import math
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .errors import Errors
+from .vocab import SPECIALS, LMVocab
+
+# A compound longer than this is spelled only (no sentence word is that long; bounds the search).
+MAX_CHARS = 16
+_CACHE_SIZE = 200_000
+
+
+def is_han(char: str) -> bool:
+    """Whether `char` is a CJK unified ideograph (the basic block or extension A)."""
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
+def check_pieces_settings(weight: float, cont: float) -> None:
+    """λ in [0, 1) (λ = 1 would leave no mass for spelled names and numbers) and ρ in [0, 1)."""
+    for name, value in (("pieces_weight", weight), ("pieces_continue", cont)):
+        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(Errors.E005.format(name=name, value=value, expected="a number in [0, 1)"))
+
+
+class Pieces:
+    """Splits unknown words into vocabulary words and mixes the two paths' probabilities."""
+
+    def __init__(self, vocab: LMVocab, weight: float, cont: float):
+        check_pieces_settings(weight, cont)
+        self.vocab = vocab
+        self.weight = float(weight)
+        self.cont = float(cont)
+        self._log_spell = math.log1p(-self.weight)
+        self._log_mix = math.log(self.weight) if self.weight > 0 else -math.inf
+        words = vocab.words[len(SPECIALS) :]
+        self._longest = min(max((len(w) for w in words), default=1), MAX_CHARS)
+        self._cache: Dict[str, Optional[List[int]]] = {}
+
+    def split(self, word: str) -> Optional[List[int]]:
+        """Vocabulary ids of `word`'s most probable split into two or more vocabulary words
+        (highest sum of unigram log-probs), or None: not all Chinese characters, too long, or not
+        made of vocabulary words."""
+        if word in self._cache:
+            return self._cache[word]
+        pieces = None
+        if self.weight > 0 and 2 <= len(word) <= MAX_CHARS and all(is_han(c) for c in word):
+            pieces = self._best_split(word)
+        if len(self._cache) < _CACHE_SIZE:
+            self._cache[word] = pieces
+        return pieces
+
+    def _best_split(self, word: str) -> Optional[List[int]]:
+        index, unigram = self.vocab.index, self.vocab.unigram_logprobs
+        n = len(word)
+        best: List[float] = [0.0] + [-math.inf] * n  # best[j]: score of the best split of word[:j]
+        back: List[int] = [0] * (n + 1)
+        for j in range(1, n + 1):
+            for i in range(max(0, j - self._longest), j):
+                if best[i] == -math.inf or (i == 0 and j == n):  # the whole word is not a piece
+                    continue
+                idx = index.get(word[i:j])
+                if idx is not None and idx >= len(SPECIALS):
+                    score = best[i] + unigram[idx]
+                    if score > best[j]:
+                        best[j], back[j] = score, i
+        if best[n] == -math.inf:
+            return None
+        ids, j = [], n
+        while j > 0:
+            ids.append(index[word[back[j] : j]])
+            j = back[j]
+        return ids[::-1]
+
+    def log_length_prior(self, k: int) -> float:
+        """log π_k: a geometric prior over the number of pieces k ≥ 2."""
+        if self.cont == 0.0:
+            return 0.0 if k == 2 else -math.inf
+        return math.log1p(-self.cont) + (k - 2) * math.log(self.cont)
+
+    def combine(self, spelling: float, pieces_logprob: Optional[float], n_pieces: int = 0) -> float:
+        """log Q(u | h) from log P_spell(u) and, where u has pieces, Σ log P_lm(p_i | …)."""
+        spelled = self._log_spell + spelling
+        if pieces_logprob is None or self.weight == 0.0:
+            return spelled
+        composed = self._log_mix + self.log_length_prior(n_pieces) + pieces_logprob
+        if composed == -math.inf:
+            return spelled
+        high, low = max(spelled, composed), min(spelled, composed)
+        return high + math.log1p(math.exp(low - high))
+
+
+def expanded_prefix(ids: Sequence[int], splits: Dict[int, List[int]]) -> List[int]:
+    """`ids` (`[<s>, w…, </s>]`) with each split word (keyed by its word position) replaced by
+    its pieces, cut after the last piece: the sequence whose predictions give the pieces'
+    log-probs. Earlier split words are read as their pieces too (a deterministic reading of the
+    left context, so each word's Q stays a distribution)."""
+    out: List[int] = [ids[0]]
+    last = max(splits)
+    for pos in range(last + 1):
+        out.extend(splits.get(pos) or [ids[pos + 1]])
+    return out
+
+
+def pieces_logprobs(
+    seqs: Sequence[Sequence[int]],
+    splits: Sequence[Dict[int, List[int]]],
+    score: Callable[[List[List[int]]], List[Sequence[float]]],
+) -> List[Dict[int, float]]:
+    """Σ log P_lm(p_i | …) of each split word (keyed by word position) of each id sequence, from
+    one call of `score` (id sequences → the log-prob of each predicted id); sequences without
+    split words are not scored."""
+    todo = [k for k, s in enumerate(splits) if s]
+    expanded = [expanded_prefix(seqs[k], splits[k]) for k in todo]
+    scored = score(expanded) if expanded else []
+    out: List[Dict[int, float]] = [{} for _ in seqs]
+    for k, lps in zip(todo, scored):
+        at = 0  # index of the prediction of the current word's first piece
+        for pos in range(max(splits[k]) + 1):
+            n = len(splits[k].get(pos) or (None,))
+            if pos in splits[k]:
+                out[k][pos] = float(sum(lps[at : at + n]))
+            at += n
+    return out
+
+
+__all__ = ["Pieces", "is_han", "check_pieces_settings", "expanded_prefix", "pieces_logprobs", "MAX_CHARS"]
