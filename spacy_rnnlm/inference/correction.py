@@ -23,7 +23,7 @@ Per sentence (a unit):
 """
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy
 import torch
@@ -124,18 +124,22 @@ class Corrector:
         words: Sequence[Sequence[str]],
         fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
         score_sequences: Callable[[List[numpy.ndarray]], List[float]],
+        frozen: Optional[Sequence[Set[int]]] = None,
     ) -> None:
         """Set `unit.odd` (per word: best (gain, replacement) of the words examined) and
         `unit.edits` for each unit. `words[k]` are unit k's token texts; `fill_levels(pairs)` gives
         the fill-in log-probs of (unit, position) pairs; `score_sequences` the forward
-        closed-vocabulary log-prob of id sequences."""
-        checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w)]
+        closed-vocabulary log-prob of id sequences; `frozen[k]`, positions of unit k that are
+        neither examined nor changed (corrections of an earlier round)."""
+        frozen = frozen or [set() for _ in units]
+        checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w) and p not in frozen[k]]
         for unit in units:
             unit.odd = [None] * len(unit.token_ids)
             unit.edits = []
         cands: List[Candidate] = []
         for lo in range(0, len(checked), FULL_ROWS):
             cands.extend(self._candidates(checked[lo : lo + FULL_ROWS], units, words, fill_levels))
+        cands = [c for c in cands if not any(p in frozen[c.unit] for p in range(c.start, c.end))]
         if not cands:
             return
         totals = score_sequences([c.seq for c in cands])

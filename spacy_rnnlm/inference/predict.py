@@ -6,7 +6,7 @@ substitutes or correction need the context features, or listeners the token stat
 sequences are right-padded (padding never reaches a position's output) and each sentence draws
 with its own generator, seeded from its text.
 """
-from typing import TYPE_CHECKING, Callable, Dict, List, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Sequence, Set, Tuple
 
 import numpy
 import torch
@@ -60,15 +60,76 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
     if substitutes:
         _substitutes(lm, module, units, words, feats)
     if lm.detect_odd:
-        dtype = lm.compute_dtype()
+        correct_units(lm, module, units, words, feats)
+    return per_doc
+
+
+def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+    """Corrections of each unit, in up to `odd_rounds` rounds: a sentence corrected in one round
+    is rescored with its corrections in place and looked at again (its corrected words stay as
+    they are), so a sentence with two slips can come back clean."""
+    dtype = lm.compute_dtype()
+    corrector = lm.corrector()
+    frozen: List[Set[int]] = [set() for _ in units]
+    # per unit, what each position of its current words stands for: [start, end) of the original
+    spans: List[List[Tuple[int, int]]] = [[(p, p + 1) for p in range(len(ws))] for ws in words]
+    current, current_words, active = list(units), list(words), list(range(len(units)))
+    for round_ in range(lm.odd_rounds):
         with torch.inference_mode(), precision(next(module.parameters()).device, dtype):
-            lm.corrector()(
-                units,
-                words,
+            corrector(
+                current,
+                current_words,
                 lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
                 lambda seqs: sequence_logprobs(lm, seqs),
+                frozen=[frozen[k] for k in active],
             )
-    return per_doc
+        changed = []
+        for j, k in enumerate(active):
+            unit = current[j]
+            if round_ == 0:
+                continue
+            for p, odd in enumerate(unit.odd):  # type: ignore[arg-type]
+                start, end = spans[k][p]
+                if odd is not None and (units[k].odd[start] is None or odd[0] > units[k].odd[start][0]):  # type: ignore[index]
+                    for q in range(start, end):
+                        units[k].odd[q] = odd  # type: ignore[index]
+            for start, end, text, gain in unit.edits:
+                units[k].edits.append((spans[k][start][0], spans[k][end - 1][1], text, gain))
+            units[k].edits.sort()
+        for j, k in enumerate(active):
+            if current[j].edits:
+                changed.append((k, current[j], current_words[j]))
+        if not changed or round_ + 1 == lm.odd_rounds:
+            break
+        # the next round: the changed units with their corrections in place
+        active, current, current_words = [], [], []
+        for k, unit, ws in changed:
+            new_words, new_spans, new_frozen = [], [], set()
+            edits = {start: (end, text) for start, end, text, _ in unit.edits}
+            p = 0
+            while p < len(ws):
+                if p in edits:
+                    end, text = edits[p]
+                    new_frozen.add(len(new_words))
+                    new_words.append(text)
+                    new_spans.append((spans[k][p][0], spans[k][end - 1][1]))
+                    p = end
+                else:
+                    if p in frozen[k]:
+                        new_frozen.add(len(new_words))
+                    new_words.append(ws[p])
+                    new_spans.append(spans[k][p])
+                    p += 1
+            shadow = Unit(list(range(len(new_words))), ids=encode(lm.lm_vocab, new_words), spelling=[None] * len(new_words))
+            active.append(k)
+            current.append(shadow)
+            current_words.append(new_words)
+            spans[k], frozen[k] = new_spans, new_frozen
+        if lm.spelling is not None:
+            unknown_word_logprobs(lm.spelling, lm.pieces(), current, current_words, lambda seqs: forward_logprobs(lm, seqs))
+        feats = context_features(
+            module, current, both_sides=lm.has_fill_in, batch_tokens=lm.batch_tokens, compute_dtype=dtype, ops=lm.model.ops
+        )
 
 
 def score_forward(lm: "RNNLM", units: List[Unit], words: List[List[str]], draw: bool) -> None:

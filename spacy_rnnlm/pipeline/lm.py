@@ -86,6 +86,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "odd_near_cost": 9.0,
         "odd_other_cost": 14.0,
         "odd_look_cost": 9.0,
+        "odd_rounds": 3,
         "pieces_weight": 0.5,
         "pieces_continue": 0.2,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
@@ -116,6 +117,7 @@ def make_rnnlm(
     odd_near_cost: float,
     odd_other_cost: float,
     odd_look_cost: float,
+    odd_rounds: int,
     pieces_weight: float,
     pieces_continue: float,
     scorer: Optional[Callable],
@@ -172,6 +174,8 @@ def make_rnnlm(
     odd_other_cost (float): ... to any other character.
     odd_look_cost (float): ... to one that looks alike (清 / 请, 未 / 末: see spacy_rnnlm/glyphs.py),
         when that is cheaper than its sound class.
+    odd_rounds (int): A corrected sentence is rescored with its corrections in place and looked
+        at again, up to this many rounds in all (1: one look), so several slips can be fixed.
     pieces_weight (float): λ in [0, 1): the share of an unknown word's probability (given
         `<unk>`) that goes to reading it through its vocabulary pieces (穿点 = 穿 + 点) rather than
         spelling it out; 0 spells every unknown word (see spacy_rnnlm/pieces.py; fitted on dev).
@@ -204,6 +208,7 @@ def make_rnnlm(
         odd_near_cost=odd_near_cost,
         odd_other_cost=odd_other_cost,
         odd_look_cost=odd_look_cost,
+        odd_rounds=odd_rounds,
         pieces_weight=pieces_weight,
         pieces_continue=pieces_continue,
         scorer=scorer,
@@ -218,6 +223,7 @@ RUNTIME_SETTINGS = (
     "seed",
     "detect_odd",
     "odd_threshold",
+    "odd_rounds",
     "batch_tokens",
     "pieces_weight",
     "pieces_continue",
@@ -325,6 +331,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         odd_near_cost: float = 9.0,
         odd_other_cost: float = 14.0,
         odd_look_cost: float = 9.0,
+        odd_rounds: int = 3,
         pieces_weight: float = 0.5,
         pieces_continue: float = 0.2,
         scorer: Optional[Callable] = lm_score,
@@ -350,6 +357,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             ("odd_near_cost", odd_near_cost, isinstance(odd_near_cost, (int, float)) and odd_near_cost >= 0, "a number >= 0 (nats)"),
             ("odd_other_cost", odd_other_cost, isinstance(odd_other_cost, (int, float)) and odd_other_cost >= 0, "a number >= 0 (nats)"),
             ("odd_look_cost", odd_look_cost, isinstance(odd_look_cost, (int, float)) and odd_look_cost >= 0, "a number >= 0 (nats)"),
+            ("odd_rounds", odd_rounds, isinstance(odd_rounds, int) and odd_rounds >= 1, "an integer >= 1"),
         ):
             if not ok:
                 raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
@@ -375,6 +383,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.odd_candidates = odd_candidates
         self.odd_costs = (float(odd_edit_cost), float(odd_near_cost), float(odd_other_cost))  # SAME, NEAR, OTHER
         self.odd_look_cost = float(odd_look_cost)
+        self.odd_rounds = odd_rounds
         self.pieces_weight = float(pieces_weight)
         self.pieces_continue = float(pieces_continue)
         self._pieces: Optional[Pieces] = None  # built from the vocabulary on first use

@@ -547,6 +547,44 @@ def test_rnnlm_corrected_text_and_clean_sentences_unchanged(trained_path):
         assert doc._.lm_corrected == text or doc._.lm_corrections
 
 
+class _OneEditPerRound:
+    """A stand-in corrector: per unit, one edit at its first CJK word that is not frozen (merged
+    with the next word when that is CJK too), so the rounds' bookkeeping can be checked."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, units, words, fill_levels, score_sequences, frozen=None):
+        from spacy_rnnlm.sounds import is_cjk
+
+        self.calls.append([list(ws) for ws in words])
+        for unit, ws, fixed in zip(units, words, frozen):
+            unit.odd, unit.edits = [None] * len(ws), []
+            free = [p for p, w in enumerate(ws) if is_cjk(w) and p not in fixed]
+            if free:
+                p = free[0]
+                merge = p + 1 < len(ws) and is_cjk(ws[p + 1]) and p + 1 not in fixed
+                unit.edits = [(p, p + 2, "合并", 1.0)] if merge else [(p, p + 1, "改", 1.0)]
+                unit.odd[p] = (1.0, unit.edits[0][2])
+
+
+@pytest.mark.parametrize("rounds", [1, 2, 3, 5])
+def test_rnnlm_correction_rounds_look_again_with_corrections_in_place(trained_path, rounds):
+    nlp = spacy.load(trained_path, config={"components": {"rnnlm": {"detect_odd": True, "odd_rounds": rounds}}})
+    lm = nlp.get_pipe("rnnlm")
+    fake = _OneEditPerRound()
+    lm.corrector()  # builds the real one; the stand-in takes its place for the same settings
+    lm._corrector = (lm._corrector[0], fake)
+    doc = nlp("我们今天去公园玩。")
+    assert [t.text for t in doc] == ["我们", "今天", "去", "公园", "玩", "。"]
+    expected = [(0, 2, "合并"), (2, 4, "合并"), (4, 5, "改")][:rounds]
+    assert [tuple(e[:3]) for e in doc._.lm_scores["edits"]] == expected
+    assert len(fake.calls) == min(rounds, 4)  # a fourth round finds nothing to change: the last
+    if rounds >= 2:  # the second round reads the first's correction in place of the two words
+        assert fake.calls[1] == [["合并", "去", "公园", "玩", "。"]]
+    assert doc._.lm_corrected == {1: "合并去公园玩。", 2: "合并合并玩。"}.get(rounds, "合并合并改。")
+
+
 def test_rnnlm_use_averages_evaluates_and_saves_the_averaged_weights(tmp_path):
     """With `use_averages`, spaCy's `nlp.use_params(optimizer.averages)` (its evaluation and
     checkpoints) scores with the running average of the weights; training goes on with, and
