@@ -31,6 +31,7 @@ import torch
 from ..glyphs import Glyphs
 from ..sounds import OTHER, Sounds, is_cjk
 from ..vocab import SPECIALS, UNK_ID, LMVocab
+from ..variants import Variants
 from .fill import FULL_ROWS, PoolLogprobs
 from .units import Unit
 
@@ -82,12 +83,16 @@ def change_cost(
     costs: Sequence[float],
     glyphs: Optional[Glyphs] = None,
     look_cost: float = float("inf"),
+    variants: Optional[Variants] = None,
 ) -> Optional[float]:
     """Cost of changing `old` into `new` (same length, exactly one character differs), or None:
     by how alike the two characters sound, or `look_cost` if they look alike and that is cheaper
-    (no look-alike class without `glyphs` and a finite cost)."""
+    (no look-alike class without `glyphs` and a finite cost). None too when the two characters
+    are variant forms of each other (著 / 着, 妳 / 你): the text was not wrong."""
     diff = [(a, b) for a, b in zip(old, new) if a != b]
     if len(old) != len(new) or len(diff) != 1:
+        return None
+    if variants is not None and variants.are_variants(*diff[0]):
         return None
     cost = costs[sounds.relation(*diff[0])]
     return min(cost, look_cost) if glyphs is not None and glyphs.are_alike(*diff[0]) else cost
@@ -108,15 +113,16 @@ class Corrector:
         look_cost: float = float("inf"),
         n_candidates: int,
         threshold: float,
+        variants: Optional[Variants] = None,
     ):
-        self.vocab, self.sounds, self.glyphs = vocab, sounds, glyphs
+        self.vocab, self.sounds, self.glyphs, self.variants = vocab, sounds, glyphs, variants
         self.neighbors = NeighborIndex(vocab)
         self.margin, self.costs, self.n_candidates, self.threshold = margin, tuple(costs), n_candidates, threshold
         self.look_cost = look_cost
 
     def cost(self, old: str, new: str) -> Optional[float]:
         """The channel cost of writing `old` for `new` (see `change_cost`)."""
-        return change_cost(old, new, self.sounds, self.costs, self.glyphs, self.look_cost)
+        return change_cost(old, new, self.sounds, self.costs, self.glyphs, self.look_cost, self.variants)
 
     def __call__(
         self,

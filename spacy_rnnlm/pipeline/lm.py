@@ -37,6 +37,7 @@ from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
+from ..variants import load_variants
 from ..training.averages import averaged_parameters, averages_key, update_averages
 from ..training.parallel import sum_counts, sum_gradients
 from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
@@ -584,6 +585,7 @@ class RNNLM(ListenedTo, TrainablePipe):
                 look_cost=self.odd_look_cost,
                 n_candidates=self.odd_candidates,
                 threshold=self.odd_threshold,
+                variants=load_variants(),
             )
             self._corrector = (settings, corrector)
         return self._corrector[1]

@@ -49,3 +49,18 @@ def test_change_cost_takes_the_cheaper_of_sound_and_look(glyphs):
     assert change_cost("未来", "末来", sounds, costs) == 14.0  # without the table: another character
     assert change_cost("清楚", "请楚", sounds, costs, glyphs, 5.0) == 5.0  # qing: the cheaper one
     assert change_cost("清楚", "清", sounds, costs, glyphs, 9.0) is None
+
+
+def test_change_cost_never_swaps_variant_forms():
+    from spacy_rnnlm.sounds import Sounds
+    from spacy_rnnlm.variants import Variants, load_variants, parse_opencc_characters
+
+    sounds = Sounds.build("你妳着著们們在再")
+    costs = (6.0, 9.0, 14.0)
+    assert change_cost("看著", "看着", sounds, costs) is not None  # without the table, a change like any other
+    variants = load_variants()
+    for old, new in [("看著", "看着"), ("妳好", "你好"), ("我們", "我们")]:
+        assert change_cost(old, new, sounds, costs, variants=variants) is None, (old, new)
+    assert change_cost("在见", "再见", sounds, costs, variants=variants) == 6.0  # a slip, not a variant
+    table = Variants(parse_opencc_characters(["著\t著 着", "髮\t发", "發\t发", "bad line"]))
+    assert table.are_variants("着", "著") and table.are_variants("发", "髮") and not table.are_variants("髮", "發")
