@@ -9,7 +9,10 @@ Per sentence (a unit):
 2. *Candidates* (a noisy channel: each needs a plausible slip):
    - vocabulary words of the same length one character away, the change costing `costs[SAME]`,
      `costs[NEAR]` or `costs[OTHER]` nats by how alike the two characters sound (sounds.py),
-     or `look_cost` if they look alike (glyphs.py) and that is cheaper;
+     or `look_cost` if they look alike (glyphs.py) and that is cheaper; and vocabulary words
+     that sound the same or nearly with up to `MAX_CHANGES` characters changed (户秃 → 糊涂, a
+     word typed by sound), each change paying its cost; never a change between two variant
+     forms of a character (variants.py);
      the fill-in head must prefer the candidate to the word by more than that cost, and the
      `n_candidates` best by fill-in log-prob less cost go on;
    - the word merged with its left or right neighbour, replaced by a vocabulary word one
@@ -39,6 +42,10 @@ _WILDCARD = "\x00"
 # Candidates tried per pair of words merged into one: no fill-in score ranks them (the pair is
 # cut differently from the candidate), so only the cheapest changes are rescored.
 MERGED_CANDIDATES = 3
+# Words sounding alike are looked up for words of 2 to this many characters; at most this many
+# characters may change in one correction (each change pays its cost).
+MAX_SOUND_CHARS = 4
+MAX_CHANGES = 2
 
 
 class NeighborIndex:
@@ -59,6 +66,36 @@ class NeighborIndex:
         for pattern in _patterns(word):
             found.update(self.patterns.get(pattern, ()))
         return sorted(found)
+
+
+class SoundIndex:
+    """Vocabulary words by how they sound: the near-sound key of each character (zh/z, -ang/-an …
+    merged), so 户秃 finds 糊涂 and 以起 finds 一起: a word typed by sound with other characters
+    (an input method's wrong choice) is several characters away but sounds the same."""
+
+    def __init__(self, vocab: LMVocab, sounds: Sounds):
+        self.sounds = sounds
+        words: Dict[Tuple[str, ...], List[int]] = defaultdict(list)
+        for idx in range(len(SPECIALS), len(vocab)):
+            key = self.key(vocab.words[idx])
+            if key is not None:
+                words[key].append(idx)
+        self.words = dict(words)
+
+    def key(self, word: str) -> Optional[Tuple[str, ...]]:
+        """The word's sound key, None for a word of one or more than `MAX_SOUND_CHARS`
+        characters or with a character without a reading."""
+        if not 2 <= len(word) <= MAX_SOUND_CHARS:
+            return None
+        keys = [self.sounds.near.get(c) for c in word]
+        if not all(keys):
+            return None
+        return tuple(min(k) for k in keys)  # type: ignore[type-var]
+
+    def alike(self, word: str) -> List[int]:
+        """Vocabulary ids (most frequent first) that sound like `word`, `word` itself left out."""
+        key = self.key(word)
+        return [] if key is None else self.words.get(key, [])
 
 
 def _patterns(word: str) -> List[str]:
@@ -85,17 +122,25 @@ def change_cost(
     look_cost: float = float("inf"),
     variants: Optional[Variants] = None,
 ) -> Optional[float]:
-    """Cost of changing `old` into `new` (same length, exactly one character differs), or None:
-    by how alike the two characters sound, or `look_cost` if they look alike and that is cheaper
-    (no look-alike class without `glyphs` and a finite cost). None too when the two characters
-    are variant forms of each other (著 / 着, 妳 / 你): the text was not wrong."""
+    """Cost of changing `old` into `new` (same length, one to `MAX_CHANGES` characters differ), or
+    None: each changed character costs by how alike the two characters sound, or `look_cost` if
+    they look alike and that is cheaper (no look-alike class without `glyphs` and a finite cost);
+    a change of several characters must have each sound the same or nearly (a word typed by
+    sound). None too when two characters are variant forms of each other (著 / 着, 妳 / 你): the
+    text was not wrong."""
     diff = [(a, b) for a, b in zip(old, new) if a != b]
-    if len(old) != len(new) or len(diff) != 1:
+    if len(old) != len(new) or not 1 <= len(diff) <= MAX_CHANGES:
         return None
-    if variants is not None and variants.are_variants(*diff[0]):
-        return None
-    cost = costs[sounds.relation(*diff[0])]
-    return min(cost, look_cost) if glyphs is not None and glyphs.are_alike(*diff[0]) else cost
+    total = 0.0
+    for a, b in diff:
+        if variants is not None and variants.are_variants(a, b):
+            return None
+        relation = sounds.relation(a, b)
+        if len(diff) > 1 and relation == OTHER:
+            return None
+        cost = costs[relation]
+        total += min(cost, look_cost) if glyphs is not None and glyphs.are_alike(a, b) else cost
+    return total
 
 
 class Corrector:
@@ -117,6 +162,7 @@ class Corrector:
     ):
         self.vocab, self.sounds, self.glyphs, self.variants = vocab, sounds, glyphs, variants
         self.neighbors = NeighborIndex(vocab)
+        self.sound_index = SoundIndex(vocab, sounds)
         self.margin, self.costs, self.n_candidates, self.threshold = margin, tuple(costs), n_candidates, threshold
         self.look_cost = look_cost
 
@@ -213,7 +259,7 @@ class Corrector:
                 if len(joined) > 4:
                     continue
                 found = []
-                for idx in self.neighbors.neighbors(joined):
+                for idx in self._several_away(joined):
                     cost = self.cost(joined, vocab.words[idx])
                     if cost is not None and cost < costs[OTHER]:
                         found.append((cost, idx))
@@ -227,7 +273,13 @@ class Corrector:
         if len(word) == 1:
             chars = set(self.sounds.alike(word)) | set(self.glyphs.alike(word) if self.glyphs is not None else ())
             return sorted(self.vocab.index[c] for c in chars if c in self.vocab.index)
-        return self.neighbors.neighbors(word)
+        return self._several_away(word)
+
+    def _several_away(self, word: str) -> List[int]:
+        """Vocabulary words one character away from `word`, and those that sound like it."""
+        found = set(self.neighbors.neighbors(word)) | set(self.sound_index.alike(word))
+        found.discard(self.vocab.index.get(word, -1))
+        return sorted(found)
 
 
 def _replace(ids: numpy.ndarray, start: int, end: int, word_id: int) -> numpy.ndarray:

@@ -64,3 +64,20 @@ def test_change_cost_never_swaps_variant_forms():
     assert change_cost("在见", "再见", sounds, costs, variants=variants) == 6.0  # a slip, not a variant
     table = Variants(parse_opencc_characters(["著\t著 着", "髮\t发", "發\t发", "bad line"]))
     assert table.are_variants("着", "著") and table.are_variants("发", "髮") and not table.are_variants("髮", "發")
+
+
+def test_words_that_sound_alike_are_candidates_several_characters_away():
+    from spacy_rnnlm.inference.correction import SoundIndex
+    from spacy_rnnlm.sounds import Sounds
+    from spacy_rnnlm.vocab import LMVocab
+
+    vocab = LMVocab(["一起", "糊涂", "锻炼", "意思", "公园"], [0, 0, 0, 0, 5, 4, 3, 2, 1])
+    sounds = Sounds.build("一起以糊涂户秃锻炼段练意思事公园")
+    index = SoundIndex(vocab, sounds)
+    costs = (6.0, 9.0, 14.0)
+    for typed, meant in [("以起", "一起"), ("户秃", "糊涂"), ("段练", "锻炼"), ("意事", "意思")]:
+        assert vocab.index[meant] in index.alike(typed), typed
+    assert change_cost("户秃", "糊涂", sounds, costs) == 12.0  # two same-sound changes
+    assert change_cost("意事", "意思", sounds, costs) == 9.0  # one near-sound change (shi / si)
+    assert change_cost("公园", "糊涂", sounds, costs) is None  # two changes that do not sound alike
+    assert index.alike("公") == [] and index.alike("abc") == []
