@@ -100,6 +100,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
+    if not args.pairs.exists():
+        print(f"skipped: {args.pairs} is missing (the public dev sets live beside the checkout, in ../shared)")
+        return
     nlp = spacy.load(args.model)
     pairs = list(srsly.read_jsonl(args.pairs))
     pairs = pairs[: args.limit] if args.limit else pairs
