@@ -219,6 +219,8 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
         compute_dtype=lm.compute_dtype(),
         meanings=meanings,
         parts=parts,
+        min_p=lm.alternatives_min_p,
+        function=lm.function_words(device),
     )
     ids, probs = ids.cpu().numpy(), probs.cpu().numpy()
     start = 0

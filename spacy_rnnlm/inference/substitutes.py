@@ -15,6 +15,11 @@ log P_fill is exact for every candidate (a cluster's normaliser is computed for 
 have a candidate in it); the pool is chosen from meaning first, so a position never ranks the
 whole 10,000-word list. A word's nearest words and its synonyms' cosines are computed once per
 word and kept while the weights stay the same.
+Before drawing, words with q(w) below `min_p` times the row's most probable word are cut (min-p
+sampling) and q is renormalised over the rest: sampling keeps the diversity of the words that can
+stand there, not the far tail of a pool of a hundred (的 or 出来 for 真棒). A function word
+(`FUNCTION_WORDS`: particles that only attach to other words) or punctuation is never a
+substitute of a word that is neither.
 `torch.multinomial` draws without replacement from q, with one seeded generator per sentence;
 `q(w)` is the probability reported.
 """
@@ -27,6 +32,10 @@ from torch.nn import functional as F
 from ..models.pytorch.lstm_lm import LSTMLanguageModel, _row_chunks
 from ..thesaurus import Thesaurus
 from .fill import FULL_ROWS, PoolLogprobs, float32, precision
+
+# Structural, aspectual and modal particles (助词, 语气词): they attach to other words and never
+# stand in for a content word.
+FUNCTION_WORDS = frozenset("的 地 得 之 所 了 着 过 吗 呢 吧 啊 呀 嘛 哦 么 啦 哇 呗 罢了 而已 似的 等".split())
 
 
 class Neighbourhoods:
@@ -120,13 +129,18 @@ def draw_substitutes(
     compute_dtype: Optional[torch.dtype] = None,
     meanings: Optional[torch.Tensor] = None,
     parts: Optional[torch.Tensor] = None,
+    min_p: float = 0.0,
+    function: Optional[torch.Tensor] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Draw `n` distinct substitutes for each row of fill-in features `feats` (rows, width),
     whose words are `originals` (rows,); rows of sequence k are the k-th `lengths[k]` rows and
     draw with `gens[k]`. `meanings` (rows, embed) are the vectors the similarity term compares
     with (default: the originals' embeddings; see `word_meanings` for unknown words), and `parts`
-    (rows, m), -1 padded, ids never drawn for the row (an unknown word's characters). RETURNS ids
-    (rows, n) and their probabilities q (rows, n), most probable first."""
+    (rows, m), -1 padded, ids never drawn for the row (an unknown word's characters). `min_p`:
+    the min-p cut; `function` (vocab,) bool: function words and punctuation, never drawn for a
+    row whose word is not one (see `function_words`). RETURNS ids (rows, n) and their
+    probabilities q (rows, n), most probable first; fewer than n (probability 0) where the cut
+    leaves fewer."""
     rows = feats.shape[0]
     n_special = module.n_special
     ids = torch.zeros((rows, n), dtype=torch.long, device=feats.device)
@@ -153,9 +167,14 @@ def draw_substitutes(
             left_out = (cand < n_special) | (cand == orig.unsqueeze(1)) | _repeats(cand)
             if parts is not None and parts.shape[1]:
                 left_out |= (cand.unsqueeze(2) == parts[lo:hi].unsqueeze(1)).any(2)
+            if function is not None:
+                left_out |= function[cand.clamp_min(0)] & ~function[orig].unsqueeze(1)
             score = levels.lookup(cand.clamp_min(0)) + similarity * cos
             score[:, :n_syn] += synonym_bonus
             q = torch.softmax(score.masked_fill(left_out, float("-inf")).double() / temperature, dim=1)
+            if min_p > 0:
+                q = q.masked_fill(q < min_p * q.max(dim=1, keepdim=True).values, 0.0)
+                q = q / q.sum(dim=1, keepdim=True).clamp_min(1e-300)
             for start, end, gen in pieces:
                 k = min(n, int((q[start:end] > 0).sum(1).min()))
                 pick = torch.multinomial(q[start:end], k, replacement=False, generator=gen)
@@ -164,6 +183,14 @@ def draw_substitutes(
                 ids[lo + start : lo + end, :k] = cand[start:end].gather(1, pick.gather(1, order))
                 probs[lo + start : lo + end, :k] = picked_q.gather(1, order)
     return ids, probs
+
+
+def function_words(words: Sequence[str], device: torch.device) -> torch.Tensor:
+    """(vocab,) bool: which vocabulary words are function words or punctuation (no letter, digit
+    or Chinese character); the specials are neither."""
+    flags = [w in FUNCTION_WORDS or not any(c.isalnum() for c in w) for w in words]
+    flags[:4] = [False] * min(4, len(flags))
+    return torch.tensor(flags, dtype=torch.bool, device=device)
 
 
 def _repeats(cand: torch.Tensor) -> torch.Tensor:

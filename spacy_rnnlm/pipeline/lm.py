@@ -27,6 +27,7 @@ from ..generation import join_words, sample_continuations
 from ..glyphs import Glyphs
 from ..inference.correction import Corrector
 from ..inference.predict import has_native_bf16, predict_units
+from ..inference.substitutes import function_words
 from ..inference.states import begin_update_states, doc_tensor
 from ..inference.units import Unit, batches_by_padded_size, encode, sequence_units
 from ..models.architectures import state_width, torch_module
@@ -72,6 +73,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "alternatives_pool": 50,
         "alternatives_similarity": 20.0,
         "alternatives_synonym_bonus": 20.0,
+        "alternatives_min_p": 0.1,
         "temperature": 1.0,
         "seed": 0,
         "max_length": 128,
@@ -103,6 +105,7 @@ def make_rnnlm(
     alternatives_pool: int,
     alternatives_similarity: float,
     alternatives_synonym_bonus: float,
+    alternatives_min_p: float,
     temperature: float,
     seed: int,
     max_length: int,
@@ -142,6 +145,9 @@ def make_rnnlm(
         substitutes, benchmarks/data/substitution_dev.jsonl; see the README).
     alternatives_synonym_bonus (float): Nats added to a substitute that the thesaurus lists as a
         synonym of the token (0 = the thesaurus only adds candidates).
+    alternatives_min_p (float): Substitutes are drawn only among the words whose probability is
+        at least this share of the most probable one's (min-p sampling; 0 = the whole pool): no
+        draw from the far tail.
     temperature (float): Temperature (> 0) of the distribution the alternatives are drawn from.
     seed (int): Seed of the draws; with the same text and model, the same seed gives the same draws.
     max_length (int): Training sequences longer than this many tokens are cut into windows.
@@ -194,6 +200,7 @@ def make_rnnlm(
         alternatives_pool=alternatives_pool,
         alternatives_similarity=alternatives_similarity,
         alternatives_synonym_bonus=alternatives_synonym_bonus,
+        alternatives_min_p=alternatives_min_p,
         temperature=temperature,
         seed=seed,
         max_length=max_length,
@@ -220,6 +227,7 @@ def make_rnnlm(
 RUNTIME_SETTINGS = (
     "n_alternatives",
     "alternatives_context",
+    "alternatives_min_p",
     "temperature",
     "seed",
     "detect_odd",
@@ -317,6 +325,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         alternatives_pool: int = 50,
         alternatives_similarity: float = 20.0,
         alternatives_synonym_bonus: float = 20.0,
+        alternatives_min_p: float = 0.1,
         temperature: float = 1.0,
         seed: int = 0,
         max_length: int = 128,
@@ -345,6 +354,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             ("alternatives_pool", alternatives_pool, isinstance(alternatives_pool, int) and alternatives_pool >= 1, "an integer >= 1"),
             ("alternatives_similarity", alternatives_similarity, isinstance(alternatives_similarity, (int, float)), "a number (nats)"),
             ("alternatives_synonym_bonus", alternatives_synonym_bonus, isinstance(alternatives_synonym_bonus, (int, float)), "a number (nats)"),
+            ("alternatives_min_p", alternatives_min_p, isinstance(alternatives_min_p, (int, float)) and 0 <= alternatives_min_p < 1, "a number in [0, 1)"),
             ("max_length", max_length, isinstance(max_length, int) and max_length >= 2, "an integer >= 2"),
             ("batch_tokens", batch_tokens, isinstance(batch_tokens, int) and batch_tokens >= 1, "an integer >= 1"),
             ("length_ratio", length_ratio, isinstance(length_ratio, (int, float)) and length_ratio >= 1, "a number >= 1"),
@@ -371,6 +381,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.alternatives_pool = alternatives_pool
         self.alternatives_similarity = float(alternatives_similarity)
         self.alternatives_synonym_bonus = float(alternatives_synonym_bonus)
+        self.alternatives_min_p = float(alternatives_min_p)
         self.temperature = float(temperature)
         self.seed = int(seed)
         self.max_length = max_length
@@ -388,6 +399,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.pieces_weight = float(pieces_weight)
         self.pieces_continue = float(pieces_continue)
         self._pieces: Optional[Pieces] = None  # built from the vocabulary on first use
+        self._function_words: Optional[Tuple[LMVocab, torch.Tensor]] = None  # likewise
         self._corrector: Optional[Tuple[tuple, Corrector]] = None  # (its settings, it): built on first use
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
@@ -598,6 +610,15 @@ class RNNLM(ListenedTo, TrainablePipe):
         if self._pieces is None or (self._pieces.weight, self._pieces.cont) != settings:
             self._pieces = Pieces(vocab, *settings)
         return self._pieces
+
+    def function_words(self, device: torch.device) -> torch.Tensor:
+        """(vocab,) bool on `device`: the function words and punctuation of the vocabulary (never
+        substitutes of a content word), built once per vocabulary."""
+        vocab = self._require_initialized()
+        cached = self._function_words
+        if cached is None or cached[0] is not vocab or cached[1].device != device:
+            self._function_words = cached = (vocab, function_words(vocab.words, device))
+        return cached[1]
 
     def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
         """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
@@ -864,7 +885,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         state["_optimizer"] = None  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
         state["_corrector"] = None  # rebuilt from the vocabulary
-        state["_pieces"] = None  # likewise
+        state["_pieces"] = state["_function_words"] = None  # likewise
         state["_listeners_pending"], state["_deferred_step"] = False, None  # training state
         return (_restore_component, (type(self), state))
 
