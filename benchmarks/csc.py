@@ -25,6 +25,14 @@ import srsly
 from spacy_rnnlm.evaluation import find_rnnlm
 
 
+def missing(path: Path) -> bool:
+    """Whether a dev set of ../shared is absent (then the benchmark says so and does nothing)."""
+    if path.exists():
+        return False
+    print(f"skipped: {path} is missing (the public dev sets live beside the checkout, in ../shared)")
+    return True
+
+
 def prf(tp: int, fp: int, fn: int) -> Dict[str, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
@@ -100,8 +108,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
-    if not args.pairs.exists():
-        print(f"skipped: {args.pairs} is missing (the public dev sets live beside the checkout, in ../shared)")
+    if missing(args.pairs):
         return
     nlp = spacy.load(args.model)
     pairs = list(srsly.read_jsonl(args.pairs))

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import spacy
 import srsly
+from csc import missing
 
 from spacy_rnnlm.evaluation import find_rnnlm
 
@@ -85,8 +86,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
-    if not args.items.exists():
-        print(f"skipped: {args.items} is missing (the public dev sets live beside the checkout, in ../shared)")
+    if missing(args.items):
         return
     nlp = spacy.load(args.model)
     items = list(srsly.read_jsonl(args.items))

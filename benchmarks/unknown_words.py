@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 
 import spacy
 import srsly
+from csc import missing
 
 from spacy_rnnlm.evaluation import find_rnnlm
 from spacy_rnnlm.extensions import span_totals
@@ -142,9 +143,7 @@ def report(nlp, test: Optional[Path], modern: Optional[Path], limit: int) -> Dic
     sets = {"everyday": (texts, dict(twins=twins, correct=True))}
     if test is not None:
         sets["test_split"] = (read_texts(test, limit=limit), dict(per_sentence=True))
-    if modern is not None and not modern.exists():
-        print(f"skipped: {modern} is missing (the public dev sets live beside the checkout, in ../shared)")
-    elif modern is not None:
+    if modern is not None and not missing(modern):
         for name in ("tatoeba", "commonvoice_wiki", "dialogue"):
             sets[f"modern_{name}"] = (read_texts(modern / f"{name}.jsonl", "test", limit), dict(correct=True))
     for name, (set_texts, kwargs) in sets.items():
