@@ -32,7 +32,7 @@ from spacy_rnnlm.pieces import Pieces
 
 HERE = Path(__file__).resolve().parent
 EVERYDAY = HERE / "data" / "everyday.tsv"
-WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+WEIGHTS = [0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9]
 CONTINUES = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
 
 
