@@ -175,9 +175,12 @@ def draw_substitutes(
             if min_p > 0:
                 q = q.masked_fill(q < min_p * q.max(dim=1, keepdim=True).values, 0.0)
                 q = q / q.sum(dim=1, keepdim=True).clamp_min(1e-300)
+            # a row may have fewer than n words left (the min-p cut): fillers of negligible weight
+            # let every row draw n, and drawn fillers (q = 0) are dropped below
+            weights = q + (q == 0) * 1e-300
             for start, end, gen in pieces:
-                k = min(n, int((q[start:end] > 0).sum(1).min()))
-                pick = torch.multinomial(q[start:end], k, replacement=False, generator=gen)
+                k = min(n, weights.shape[1])
+                pick = torch.multinomial(weights[start:end], k, replacement=False, generator=gen)
                 picked_q = q[start:end].gather(1, pick)
                 order = picked_q.argsort(dim=1, descending=True)
                 ids[lo + start : lo + end, :k] = cand[start:end].gather(1, pick.gather(1, order))
