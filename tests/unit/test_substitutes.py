@@ -114,3 +114,19 @@ def test_substitutes_unknown_words_mean_what_their_characters_mean():
     assert {10, 11} & set(ids[1].tolist())  # drawn when not left out: by far the nearest
     ids, _ = draw_substitutes(model, feats, originals, [1, 1, 1], gens, parts=parts, **kw)
     assert not {10, 11} & set(ids[1].tolist())
+
+
+def test_substitutes_min_p_cut_is_per_row():
+    """After the min-p cut each row draws every word left above it (up to n), whatever the other
+    rows of its sentence keep; drawn words are within min_p of the row's best, renormalised."""
+    model, feats, originals = setup()
+    feats = feats.clone()
+    feats[0] *= 50.0  # a very sure row: the cut leaves it one or two words
+    ids, probs = draw(model, feats, originals, min_p=0.2)
+    _, whole = draw(model, feats, originals, min_p=0.0)
+    kept = (probs > 0).sum(1)
+    assert int(kept[0]) < 4 and kept[1:3].tolist() == [4, 4]  # row 0 does not cap its sentence-mates (rows 1, 2)
+    for row in range(6):
+        p = probs[row][probs[row] > 0]
+        assert float(p.min()) >= 0.2 * float(p.max()) - 1e-12 and float(p.sum()) <= 1 + 1e-9
+    assert (whole > 0).all()
