@@ -12,7 +12,8 @@ Per sentence (a unit):
      or `look_cost` if they look alike (glyphs.py) and that is cheaper; and vocabulary words
      that sound the same or nearly with up to `MAX_CHANGES` characters changed (户秃 → 糊涂, a
      word typed by sound), each change paying its cost; never a change between two variant
-     forms of a character (variants.py);
+     forms of a character (variants.py), nor of a character that no vocabulary word holds (a
+     rare word's: slips land on common characters);
      the fill-in head must prefer the candidate to the word by more than that cost, and the
      `n_candidates` best by fill-in log-prob less cost go on;
    - the word merged with its left or right neighbour, replaced by a vocabulary word one
@@ -26,7 +27,7 @@ Per sentence (a unit):
 """
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy
 import torch
@@ -121,19 +122,22 @@ def change_cost(
     glyphs: Optional[Glyphs] = None,
     look_cost: float = float("inf"),
     variants: Optional[Variants] = None,
+    known: Optional[AbstractSet[str]] = None,
 ) -> Optional[float]:
     """Cost of changing `old` into `new` (same length, one to `MAX_CHANGES` characters differ), or
     None: each changed character costs by how alike the two characters sound, or `look_cost` if
     they look alike and that is cheaper (no look-alike class without `glyphs` and a finite cost);
     a change of several characters must have each sound the same or nearly (a word typed by
     sound). None too when two characters are variant forms of each other (著 / 着, 妳 / 你): the
-    text was not wrong."""
+    text was not wrong; and when `known` is given and a changed character of `old` is not in it
+    (a character no vocabulary word holds, 湍 or 鳕, is a rare word's, not a slip: slips land on
+    common characters)."""
     diff = [(a, b) for a, b in zip(old, new) if a != b]
     if len(old) != len(new) or not 1 <= len(diff) <= MAX_CHANGES:
         return None
     total = 0.0
     for a, b in diff:
-        if variants is not None and variants.are_variants(a, b):
+        if (variants is not None and variants.are_variants(a, b)) or (known is not None and a not in known):
             return None
         relation = sounds.relation(a, b)
         if len(diff) > 1 and relation == OTHER:
@@ -159,8 +163,11 @@ class Corrector:
         n_candidates: int,
         threshold: float,
         variants: Optional[Variants] = None,
+        rare_chars: bool = False,
     ):
         self.vocab, self.sounds, self.glyphs, self.variants = vocab, sounds, glyphs, variants
+        # the characters a correction may change (see `change_cost`); None: any
+        self.known = None if rare_chars else frozenset(c for word in vocab.words[len(SPECIALS) :] for c in word)
         self.neighbors = NeighborIndex(vocab)
         self.sound_index = SoundIndex(vocab, sounds)
         self.margin, self.costs, self.n_candidates, self.threshold = margin, tuple(costs), n_candidates, threshold
@@ -168,7 +175,7 @@ class Corrector:
 
     def cost(self, old: str, new: str) -> Optional[float]:
         """The channel cost of writing `old` for `new` (see `change_cost`)."""
-        return change_cost(old, new, self.sounds, self.costs, self.glyphs, self.look_cost, self.variants)
+        return change_cost(old, new, self.sounds, self.costs, self.glyphs, self.look_cost, self.variants, self.known)
 
     def __call__(
         self,

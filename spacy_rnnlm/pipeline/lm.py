@@ -90,6 +90,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "odd_other_cost": 14.0,
         "odd_look_cost": 9.0,
         "odd_rounds": 3,
+        "odd_rare_chars": False,
         "pieces_weight": 0.05,
         "pieces_continue": 0.05,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
@@ -122,6 +123,7 @@ def make_rnnlm(
     odd_other_cost: float,
     odd_look_cost: float,
     odd_rounds: int,
+    odd_rare_chars: bool,
     pieces_weight: float,
     pieces_continue: float,
     scorer: Optional[Callable],
@@ -183,6 +185,9 @@ def make_rnnlm(
         when that is cheaper than its sound class.
     odd_rounds (int): A corrected sentence is rescored with its corrections in place and looked
         at again, up to this many rounds in all (1: one look), so several slips can be fixed.
+    odd_rare_chars (bool): Also change characters that no vocabulary word holds (湍 in 湍急, 鳕):
+        off by default, since such a character is a rare word's, not a slip (slips land on
+        common characters), and changing it breaks correct text.
     pieces_weight (float): λ in [0, 1): the share of an unknown word's probability (given
         `<unk>`) that goes to reading it through its vocabulary pieces (穿点 = 穿 + 点) rather than
         spelling it out; 0 spells every unknown word (see spacy_rnnlm/pieces.py; fitted on dev).
@@ -217,6 +222,7 @@ def make_rnnlm(
         odd_other_cost=odd_other_cost,
         odd_look_cost=odd_look_cost,
         odd_rounds=odd_rounds,
+        odd_rare_chars=odd_rare_chars,
         pieces_weight=pieces_weight,
         pieces_continue=pieces_continue,
         scorer=scorer,
@@ -342,6 +348,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         odd_other_cost: float = 14.0,
         odd_look_cost: float = 9.0,
         odd_rounds: int = 3,
+        odd_rare_chars: bool = False,
         pieces_weight: float = 0.05,
         pieces_continue: float = 0.05,
         scorer: Optional[Callable] = lm_score,
@@ -369,6 +376,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             ("odd_other_cost", odd_other_cost, isinstance(odd_other_cost, (int, float)) and odd_other_cost >= 0, "a number >= 0 (nats)"),
             ("odd_look_cost", odd_look_cost, isinstance(odd_look_cost, (int, float)) and odd_look_cost >= 0, "a number >= 0 (nats)"),
             ("odd_rounds", odd_rounds, isinstance(odd_rounds, int) and odd_rounds >= 1, "an integer >= 1"),
+            ("odd_rare_chars", odd_rare_chars, isinstance(odd_rare_chars, bool), "true or false"),
         ):
             if not ok:
                 raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
@@ -396,6 +404,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.odd_costs = (float(odd_edit_cost), float(odd_near_cost), float(odd_other_cost))  # SAME, NEAR, OTHER
         self.odd_look_cost = float(odd_look_cost)
         self.odd_rounds = odd_rounds
+        self.odd_rare_chars = odd_rare_chars
         self.pieces_weight = float(pieces_weight)
         self.pieces_continue = float(pieces_continue)
         self._pieces: Optional[Pieces] = None  # built from the vocabulary on first use
@@ -582,7 +591,7 @@ class RNNLM(ListenedTo, TrainablePipe):
     def corrector(self) -> Corrector:
         """The spelling corrector for the current settings (built on first use, and again when a
         setting changed since)."""
-        settings = (self.odd_margin, self.odd_costs, self.odd_look_cost, self.odd_candidates, self.odd_threshold)
+        settings = (self.odd_margin, self.odd_costs, self.odd_look_cost, self.odd_candidates, self.odd_threshold, self.odd_rare_chars)
         if self._corrector is None or self._corrector[0] != settings:
             if self.sounds is None:  # a model saved before the sound table
                 self.sounds = Sounds.build(vocab_chars(self.lm_vocab))  # type: ignore[arg-type]
@@ -598,6 +607,7 @@ class RNNLM(ListenedTo, TrainablePipe):
                 n_candidates=self.odd_candidates,
                 threshold=self.odd_threshold,
                 variants=load_variants(),
+                rare_chars=self.odd_rare_chars,
             )
             self._corrector = (settings, corrector)
         return self._corrector[1]

@@ -564,6 +564,9 @@ def test_rnnlm_corrected_text_and_clean_sentences_unchanged(trained_path):
         (12, 13, "号", "好"),
     ]
     assert trained_path and spacy.load(trained_path)("我们今天去公圆玩。")._.lm_corrected is None
+    # by default a character no vocabulary word holds is never changed (圆 is none of the toy's)
+    strict = spacy.load(trained_path, config={"components": {"rnnlm": {"detect_odd": True, "odd_rare_chars": False}}})
+    assert strict("我们今天去公圆玩。")._.lm_corrected == "我们今天去公圆玩。"
     for text in BAD_INPUTS.values():  # no crash, nothing invented
         doc = nlp(text)
         assert doc._.lm_corrected == text or doc._.lm_corrections

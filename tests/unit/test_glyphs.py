@@ -81,3 +81,13 @@ def test_words_that_sound_alike_are_candidates_several_characters_away():
     assert change_cost("意事", "意思", sounds, costs) == 9.0  # one near-sound change (shi / si)
     assert change_cost("公园", "糊涂", sounds, costs) is None  # two changes that do not sound alike
     assert index.alike("公") == [] and index.alike("abc") == []
+
+
+def test_change_cost_never_changes_a_character_no_vocabulary_word_holds():
+    from spacy_rnnlm.sounds import Sounds
+
+    sounds = Sounds.build("湍着急")
+    costs = (6.0, 9.0, 14.0)
+    assert change_cost("湍急", "着急", sounds, costs) is not None
+    assert change_cost("湍急", "着急", sounds, costs, known=set("着急")) is None  # 湍: a rare word's
+    assert change_cost("看急", "着急", sounds, costs, known=set("看着急")) is not None
