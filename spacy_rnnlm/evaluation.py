@@ -4,6 +4,7 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from . import scoring
 from .errors import Errors
@@ -83,16 +84,19 @@ def evaluate_pairs(nlp: Language, pairs: Sequence[Dict], *, batch_size: int = 64
     corrupted one, a false positive; a corrupted sentence not restored, a false negative.
     Detection level: an edit covering the replaced character is a true positive, any other edit
     a false positive, a typo with no covering edit a false negative. The sweep gives these for
-    every threshold (the config's is `odd_threshold`; run with the sweep's lowest).
+    every threshold (the config's is `odd_threshold`; run with the sweep's lowest, in one round
+    of correction: later rounds build on the edits of earlier ones, so only a single round's
+    edits can be filtered by threshold afterwards). The figures at the configured threshold come
+    from a run of the pipeline as configured, rounds included.
     """
     lm = find_rnnlm(nlp)
-    configured = lm.odd_threshold
-    lm.odd_threshold = min(configured, 0.0)  # the sweep filters the edits itself
+    configured, rounds = lm.odd_threshold, lm.odd_rounds
+    lm.odd_threshold, lm.odd_rounds = min(configured, 0.0), 1  # the sweep filters the edits itself
     try:
         originals = list(nlp.pipe((p["original"] for p in pairs), batch_size=batch_size))
         corrupted = list(nlp.pipe((p["corrupted"] for p in pairs), batch_size=batch_size))
     finally:
-        lm.odd_threshold = configured
+        lm.odd_threshold, lm.odd_rounds = configured, rounds
 
     def closed(docs) -> List[Tuple[float, Optional[float]]]:
         """(log-prob, plausibility) of each doc with unknown words as the event `<unk>`."""
@@ -115,10 +119,13 @@ def evaluate_pairs(nlp: Language, pairs: Sequence[Dict], *, batch_size: int = 64
     # Correction, at every threshold of the sweep: the pipeline ran with the lowest one, and the
     # edits kept at a higher threshold are exactly those of gain above it (they are chosen
     # greedily by falling gain, so a higher threshold keeps a prefix of the same choices).
-    docs = [(orig, pair["original"], None) for pair, orig in zip(pairs, originals)]
-    docs += [(corr, pair["original"], pair) for pair, corr in zip(pairs, corrupted)]
+    def labelled(originals: List[Doc], corrupted: List[Doc]) -> List[Tuple[Doc, str, Optional[Dict]]]:
+        out = [(orig, pair["original"], None) for pair, orig in zip(pairs, originals)]
+        return out + [(corr, pair["original"], pair) for pair, corr in zip(pairs, corrupted)]
 
-    def at(threshold: float) -> Dict[str, float]:
+    one_round = labelled(originals, corrupted)
+
+    def at(threshold: float, docs: List[Tuple[Doc, str, Optional[Dict]]] = one_round) -> Dict[str, float]:
         tp = fp = fn = 0  # sentence level
         d_tp = d_fp = d_fn = 0  # detection: the edit covers the replaced character
         n_changed_clean = 0
@@ -147,7 +154,12 @@ def evaluate_pairs(nlp: Language, pairs: Sequence[Dict], *, batch_size: int = 64
         }
 
     sweep = [at(t / 2) for t in range(0, 41)]
-    result["correction"] = at(configured)
+    if rounds > 1:  # as configured: a sentence corrected is looked at again
+        texts = [p["original"] for p in pairs] + [p["corrupted"] for p in pairs]
+        configured_docs = list(nlp.pipe(texts, batch_size=batch_size))
+        result["correction"] = at(configured, labelled(configured_docs[:n], configured_docs[n:]))
+    else:
+        result["correction"] = at(configured)
     result["correction_best"] = max(sweep, key=lambda d: d["f1"])
     result["correction_sweep"] = sweep
     return result
