@@ -24,7 +24,7 @@ the word model, so the closed-vocabulary perplexity is unchanged by construction
 tests/unit/test_pieces.py sums Q over all strings of a toy alphabet.
 """
 import math
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import Errors
 from .vocab import SPECIALS, LMVocab
@@ -128,22 +128,30 @@ def expanded_prefix(ids: Sequence[int], splits: Dict[int, List[int]]) -> List[in
 def pieces_logprobs(
     seqs: Sequence[Sequence[int]],
     splits: Sequence[Dict[int, List[int]]],
-    score: Callable[[List[List[int]]], List[Sequence[float]]],
+    score: Callable[[List[List[int]], List[List[int]]], List[Sequence[float]]],
 ) -> List[Dict[int, float]]:
     """Σ log P_lm(p_i | …) of each split word (keyed by word position) of each id sequence, from
-    one call of `score` (id sequences → the log-prob of each predicted id); sequences without
-    split words are not scored."""
+    one call of `score` (id sequences and, per sequence, the indices of the predictions wanted →
+    their log-probs, in that order); sequences without split words are not scored."""
     todo = [k for k, s in enumerate(splits) if s]
     expanded = [expanded_prefix(seqs[k], splits[k]) for k in todo]
-    scored = score(expanded) if expanded else []
-    out: List[Dict[int, float]] = [{} for _ in seqs]
-    for k, lps in zip(todo, scored):
-        at = 0  # index of the prediction of the current word's first piece
+    spans: List[List[Tuple[int, int, int]]] = []  # per expanded sequence: (word position, first, end)
+    for k in todo:
+        at, rows = 0, []  # `at`: index of the prediction of the current word's first piece
         for pos in range(max(splits[k]) + 1):
             n = len(splits[k].get(pos) or (None,))
             if pos in splits[k]:
-                out[k][pos] = float(sum(lps[at : at + n]))
+                rows.append((pos, at, at + n))
             at += n
+        spans.append(rows)
+    wanted = [[i for _, first, end in rows for i in range(first, end)] for rows in spans]
+    scored = score(expanded, wanted) if expanded else []
+    out: List[Dict[int, float]] = [{} for _ in seqs]
+    for k, rows, lps in zip(todo, spans, scored):
+        done = 0
+        for pos, first, end in rows:
+            out[k][pos] = float(sum(lps[done : done + end - first]))
+            done += end - first
     return out
 
 

@@ -13,7 +13,7 @@ import torch
 from spacy.tokens import Doc
 
 from ..models.architectures import torch_module
-from ..models.wrapper import LMBatch
+from ..models.wrapper import LMBatch, pad_sequences
 from ..pieces import Pieces, pieces_logprobs
 from ..sampling import make_generator
 from ..spelling import SpellingModel
@@ -42,7 +42,7 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
         unit.ids = encode(vocab, ws)
         unit.spelling = [None] * len(ws)
     if lm.spelling is not None:
-        unknown_word_logprobs(lm.spelling, lm.pieces(), units, words, lambda seqs: forward_logprobs(lm, seqs))
+        unknown_word_logprobs(lm.spelling, lm.pieces(), units, words, lambda seqs, wanted: chosen_logprobs(lm, seqs, wanted))
     module = torch_module(lm.model)
     if states:
         predict_states(module, units, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)
@@ -126,7 +126,7 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
             current_words.append(new_words)
             spans[k], frozen[k] = new_spans, new_frozen
         if lm.spelling is not None:
-            unknown_word_logprobs(lm.spelling, lm.pieces(), current, current_words, lambda seqs: forward_logprobs(lm, seqs))
+            unknown_word_logprobs(lm.spelling, lm.pieces(), current, current_words, lambda seqs, wanted: chosen_logprobs(lm, seqs, wanted))
         feats = context_features(
             module, current, both_sides=lm.has_fill_in, batch_tokens=lm.batch_tokens, compute_dtype=dtype, ops=lm.model.ops
         )
@@ -160,11 +160,12 @@ def unknown_word_logprobs(
     pieces: Pieces,
     units: List[Unit],
     words: List[List[str]],
-    score: Callable[[List[List[int]]], List[Sequence[float]]],
+    score: Callable[[List[List[int]], List[List[int]]], List[Sequence[float]]],
 ) -> None:
     """Each unknown word's log Q(word | <unk>, context) into `unit.spelling`: its spelling, mixed
     with the path through its vocabulary pieces where it has one (see spacy_rnnlm/pieces.py).
-    `score` gives the forward log-probs of id sequences (one call for all units)."""
+    `score` gives the forward log-probs of chosen predictions of id sequences (one call for all
+    units; see `chosen_logprobs`)."""
     splits: List[Dict[int, List[int]]] = []
     for unit, ws in zip(units, words):
         unit_splits = {}
@@ -179,6 +180,33 @@ def unknown_word_logprobs(
         for pos, lp in enumerate(unit.spelling):  # type: ignore[arg-type]
             if lp is not None:
                 unit.spelling[pos] = pieces.combine(lp, unit_composed.get(pos), len(unit_splits.get(pos, ())))  # type: ignore[index]
+
+
+def chosen_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]], wanted: Sequence[Sequence[int]]) -> List[List[float]]:
+    """Forward log-probs of the predictions `wanted[i]` (indices) of each id sequence `seqs[i]`:
+    the LSTM runs over the whole sequence, the softmax only where asked (the pieces of unknown
+    words are a few of a sentence's positions)."""
+    module = torch_module(lm.model)
+    device = next(module.parameters()).device
+    dtype = lm.compute_dtype()
+    out: List[List[float]] = [[] for _ in seqs]
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode(), precision(device, dtype):
+            for batch in length_batches(seqs, lm.batch_tokens):
+                ids, targets = pad_sequences([numpy.asarray(seqs[i], dtype="int64") for i in batch], lm.model.ops)
+                h, _ = module.hidden(ids.to(device))
+                rows = torch.tensor([j for j, i in enumerate(batch) for _ in wanted[i]], dtype=torch.long)
+                cols = torch.tensor([c for i in batch for c in wanted[i]], dtype=torch.long)
+                lps = module.rows_logprobs(h[rows.to(device), cols.to(device)], targets[rows, cols].to(device)).tolist()
+                at = 0
+                for i in batch:
+                    out[i] = lps[at : at + len(wanted[i])]
+                    at += len(wanted[i])
+    finally:
+        module.train(was_training)
+    return out
 
 
 def forward_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]]) -> List[numpy.ndarray]:

@@ -20,9 +20,10 @@ def toy_next(prev: int) -> numpy.ndarray:
     return p / p.sum()
 
 
-def toy_score(seqs):
-    """Forward log-probs of each predicted id, as the component's forward pass gives them."""
-    return [[math.log(toy_next(seq[i])[seq[i + 1]]) for i in range(len(seq) - 1)] for seq in seqs]
+def toy_score(seqs, wanted=None):
+    """Forward log-probs of the predicted ids (all, or those `wanted`), as the component gives them."""
+    rows = [[math.log(toy_next(seq[i])[seq[i + 1]]) for i in range(len(seq) - 1)] for seq in seqs]
+    return rows if wanted is None else [[row[i] for i in w] for row, w in zip(rows, wanted)]
 
 
 def q_mass(pieces: Pieces, spelling: SpellingModel, max_len: int) -> float:
