@@ -173,7 +173,7 @@ def make_rnnlm(
     odd_threshold (float): A correction is made when it raises its sentence's log-prob, less
         its cost, by more than this many nats. 4.5 was chosen on real essays (SIGHAN 2013,
         sentence-level F1 0.355 against 0.371 at 3.0) among the thresholds that change at most
-        3 % of the clean dev typo twins (3.0 changes 4.9 %, too near the 5 % bound) and none
+        3 % of the clean dev typo twins (2.5 %; 3.0 changes 4.6 %, too near the 5 % bound) and none
         of the everyday sentences; 7.5 is the precision-first setting (1.3 %), 3.0 the
         recall one (see the README).
     odd_margin (float): Only words this many nats below the fill-in head's most likely word at
