@@ -30,7 +30,7 @@ def test_cli_score_writes_a_record_per_document(trained_path, texts_file, tmp_pa
     assert first["text"] == "我们今天去公园玩。天气很好。"
     assert len(first["sentences"]) == 2 and first["perplexity"] > 1
     token = first["sentences"][0]["tokens"][0]
-    assert token["logprob"] < 0 and len(token["alternatives"]) == 2
+    assert token["logprob"] < 0 and 1 <= len(token["alternatives"]) <= 2  # at most 2; the min-p cut may leave fewer
     assert records[2]["perplexity"] is None  # an empty document has a defined, empty result
 
 
