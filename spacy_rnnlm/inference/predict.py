@@ -6,6 +6,7 @@ substitutes or correction need the context features, or listeners the token stat
 sequences are right-padded (padding never reaches a position's output) and each sentence draws
 with its own generator, seeded from its text.
 """
+import functools
 from typing import TYPE_CHECKING, Callable, Dict, List, Sequence, Set, Tuple
 
 import numpy
@@ -42,7 +43,7 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
         unit.ids = encode(vocab, ws)
         unit.spelling = [None] * len(ws)
     if lm.spelling is not None:
-        unknown_word_logprobs(lm.spelling, lm.pieces(), units, words, lambda seqs, wanted: chosen_logprobs(lm, seqs, wanted))
+        unknown_word_logprobs(lm.spelling, lm.pieces(), units, words, functools.partial(chosen_logprobs, lm))
     module = torch_module(lm.model)
     if states:
         predict_states(module, units, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)
@@ -83,11 +84,9 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
                 lambda seqs: sequence_logprobs(lm, seqs),
                 frozen=[frozen[k] for k in active],
             )
-        changed = []
-        for j, k in enumerate(active):
+        # round 0 wrote to the units themselves; a later round's stand-ins map back to them
+        for j, k in enumerate(active if round_ > 0 else ()):
             unit = current[j]
-            if round_ == 0:
-                continue
             for p, odd in enumerate(unit.odd):  # type: ignore[arg-type]
                 start, end = spans[k][p]
                 if odd is not None and (units[k].odd[start] is None or odd[0] > units[k].odd[start][0]):  # type: ignore[index]
@@ -96,9 +95,7 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
             for start, end, text, gain in unit.edits:
                 units[k].edits.append((spans[k][start][0], spans[k][end - 1][1], text, gain))
             units[k].edits.sort()
-        for j, k in enumerate(active):
-            if current[j].edits:
-                changed.append((k, current[j], current_words[j]))
+        changed = [(k, current[j], current_words[j]) for j, k in enumerate(active) if current[j].edits]
         if not changed or round_ + 1 == lm.odd_rounds:
             break
         # the next round: the changed units with their corrections in place
@@ -126,7 +123,7 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
             current_words.append(new_words)
             spans[k], frozen[k] = new_spans, new_frozen
         if lm.spelling is not None:
-            unknown_word_logprobs(lm.spelling, lm.pieces(), current, current_words, lambda seqs, wanted: chosen_logprobs(lm, seqs, wanted))
+            unknown_word_logprobs(lm.spelling, lm.pieces(), current, current_words, functools.partial(chosen_logprobs, lm))
         feats = context_features(
             module, current, both_sides=lm.has_fill_in, batch_tokens=lm.batch_tokens, compute_dtype=dtype, ops=lm.model.ops
         )
@@ -209,19 +206,14 @@ def chosen_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]], wanted: Sequence
     return out
 
 
-def forward_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]]) -> List[numpy.ndarray]:
-    """Closed-vocabulary forward log-prob of each predicted id of each id sequence."""
-    out: List[numpy.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
-    for batch in length_batches(seqs, lm.batch_tokens):
-        output = lm.model.predict(LMBatch([numpy.asarray(seqs[i], dtype="int64") for i in batch], compute_dtype=lm.compute_dtype()))
-        for j, i in enumerate(batch):
-            out[i] = lm.model.ops.to_numpy(output.logprobs[j])
-    return out
-
-
 def sequence_logprobs(lm: "RNNLM", seqs: List[numpy.ndarray]) -> List[float]:
     """Closed-vocabulary forward log-prob of each id sequence (its words and its end)."""
-    return [float(lps.sum()) for lps in forward_logprobs(lm, seqs)]
+    totals = [0.0] * len(seqs)
+    for batch in length_batches(seqs, lm.batch_tokens):
+        output = lm.model.predict(LMBatch([seqs[i] for i in batch], compute_dtype=lm.compute_dtype()))
+        for j, i in enumerate(batch):
+            totals[i] = float(output.logprobs[j].sum())
+    return totals
 
 
 def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:

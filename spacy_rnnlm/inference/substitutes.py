@@ -31,6 +31,7 @@ from torch.nn import functional as F
 
 from ..models.pytorch.lstm_lm import LSTMLanguageModel, _row_chunks
 from ..thesaurus import Thesaurus
+from ..vocab import SPECIALS
 from .fill import FULL_ROWS, PoolLogprobs, float32, precision
 
 # Structural, aspectual and modal particles (助词, 语气词): they attach to other words and never
@@ -192,7 +193,7 @@ def function_words(words: Sequence[str], device: torch.device) -> torch.Tensor:
     """(vocab,) bool: which vocabulary words are function words or punctuation (no letter, digit
     or Chinese character); the specials are neither."""
     flags = [w in FUNCTION_WORDS or not any(c.isalnum() for c in w) for w in words]
-    flags[:4] = [False] * min(4, len(flags))
+    flags[: len(SPECIALS)] = [False] * min(len(SPECIALS), len(flags))
     return torch.tensor(flags, dtype=torch.bool, device=device)
 
 

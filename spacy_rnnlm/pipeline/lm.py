@@ -411,7 +411,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.pieces_weight = float(pieces_weight)
         self.pieces_continue = float(pieces_continue)
         self._pieces: Optional[Pieces] = None  # built from the vocabulary on first use
-        self._function_words: Optional[Tuple[LMVocab, torch.Tensor]] = None  # likewise
+        self._function_words: Optional[torch.Tensor] = None  # likewise
         self._corrector: Optional[Tuple[tuple, Corrector]] = None  # (its settings, it): built on first use
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
@@ -452,7 +452,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         """(Re)create the torch module for `vocab`; weights are fresh until trained or loaded."""
         self.lm_vocab = vocab
         self._corrector = None  # built from the vocabulary on first use
-        self._pieces = None
+        self._pieces = self._function_words = None
         self.model.layers.clear()
         self.model.set_dim("nV", len(vocab), force=True)
         self.model.initialize()
@@ -628,10 +628,9 @@ class RNNLM(ListenedTo, TrainablePipe):
         """(vocab,) bool on `device`: the function words and punctuation of the vocabulary (never
         substitutes of a content word), built once per vocabulary."""
         vocab = self._require_initialized()
-        cached = self._function_words
-        if cached is None or cached[0] is not vocab or cached[1].device != device:
-            self._function_words = cached = (vocab, function_words(vocab.words, device))
-        return cached[1]
+        if self._function_words is None or self._function_words.device != device:
+            self._function_words = function_words(vocab.words, device)
+        return self._function_words
 
     def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
         """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
