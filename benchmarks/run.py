@@ -34,6 +34,7 @@ import spacy
 import srsly
 import thinc
 import torch
+from spacy.training import Example
 
 from spacy_rnnlm.evaluation import evaluate_texts, find_rnnlm
 from spacy_rnnlm.models.architectures import torch_module
@@ -270,7 +271,7 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
 def padded_batch(lm, docs: List[Any]) -> Any:
     """One batch of `docs` as the plain loop takes it: the component's training windows,
     length-sorted and padded, their length groups, and the number of predicted words."""
-    windows = sorted(lm._training_windows(docs), key=len)
+    windows = sorted(lm._training_windows(Example(doc, doc) for doc in docs), key=len)
     sizes = [len(g) for g in lm._length_groups([len(w) for w in windows])]
     ids, tgt = pad_sequences(windows, lm.model.ops)
     return ids, tgt, sizes, sum(len(w) - 1 for w in windows)

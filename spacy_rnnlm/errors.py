@@ -45,6 +45,15 @@ class Errors(metaclass=ErrorsWithCodes):
         "Building the {what} needs the package {package}, a dependency of spacy-rnnlm: reinstall it "
         "(pip install {package})."
     )
+    E016 = (
+        "The training examples come from a token cache made with another vocabulary than this "
+        "'rnnlm' component's: its ids would mean other words. Preprocess the corpus again with "
+        "this pipeline (spacy-rnnlm preprocess CORPUS --model-or-config PIPELINE)."
+    )
+    E017 = (
+        "Components listen to the 'rnnlm' component '{name}', but its training examples come from a "
+        "token cache, which holds ids and no text: train listening components from a text corpus."
+    )
 
 
 class Warnings(metaclass=ErrorsWithCodes):
@@ -52,4 +61,8 @@ class Warnings(metaclass=ErrorsWithCodes):
     W002 = (
         "This 'rnnlm' model has no spelling model (saved by an older version): unknown words get "
         "the closed-vocabulary probability of <unk>. Retrain to score them by their spelling."
+    )
+    W003 = (
+        "The token cache {path} was counted with {made}, not min_freq={min_freq}, max_size={max_size}: "
+        "its vocabulary is used as it is (the ids depend on it)."
     )

@@ -1,4 +1,4 @@
-"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank, look up similar words and make context vectors from the shell.
+"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank, look up similar words, make context vectors and preprocess a corpus from the shell.
 
 Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
 the user can fix become one line on stderr and exit status 1, never a traceback.
@@ -168,6 +168,21 @@ def rank_cli(
         typer.echo(f"{row['plausibility']:.5f}\t{row['text']}")
     commands.write_json(rows, output)
     _finish(errors)
+
+
+@app.command("preprocess")
+def preprocess_cli(
+    corpus: Path = typer.Argument(..., help="A .txt/.jsonl file (gzipped or not) or a folder of them", exists=True),
+    model_or_config: Path = typer.Option(..., "--model-or-config", "-m", help="A trained pipeline folder (its vocabulary), or a training config (the vocabulary is counted)", exists=True),
+    output: Path = typer.Option(..., "--output", "-o", help="The cache folder to write (must not exist or be empty)"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes, one shard each"),
+    limit: int = typer.Option(0, "--limit", help="At most this many documents (0: all)"),
+):
+    """Segment a corpus once into token-id shards that `spacy train` / `train-dist` read without jieba
+    (reader spacy-rnnlm.TokenCache.v1)."""
+    info = _run(commands.preprocess, corpus, model_or_config, output, jobs=jobs, limit=limit)
+    msg.good(f"{info['n_docs']} documents, {info['n_units']} sequences, {info['n_tokens']} ids in {len(info['source'])} file(s) "
+             f"-> {output} ({jobs} shard(s), {info['seconds']} s)")
 
 
 def main() -> None:

@@ -253,6 +253,16 @@ def rank(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors
     return rows
 
 
+def preprocess(corpus: Path, model_or_config: Path, output: Path, *, jobs: int = 1, limit: int = 0) -> Dict:
+    """Segment a corpus once into a token cache (training/preprocess.py)."""
+    from ..training.preprocess import preprocess as run
+
+    try:
+        return run(corpus, model_or_config, output, jobs=jobs, limit=limit)
+    except ValueError as err:
+        raise CLIError(str(err)) from err
+
+
 def write_json(data, path: Optional[Path]) -> None:
     if path is not None:
         srsly.write_json(path, data)

@@ -40,7 +40,8 @@ from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
 from ..variants import load_variants
 from ..training.averages import averaged_parameters, averages_key, update_averages
-from ..training.parallel import sum_counts, sum_gradients
+from ..training.cache import CACHE_KEY, CachedDoc, vocab_fingerprint
+from ..training.parallel import examples_are_sharded, is_parallel, merge_counts, sum_counts, sum_gradients
 from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
 from .listener import ListenedTo, RNNLMListener
@@ -412,6 +413,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.pieces_continue = float(pieces_continue)
         self._pieces: Optional[Pieces] = None  # built from the vocabulary on first use
         self._function_words: Optional[torch.Tensor] = None  # likewise
+        self._fingerprint: Optional[str] = None  # likewise: what token caches must match
         self._corrector: Optional[Tuple[tuple, Corrector]] = None  # (its settings, it): built on first use
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
@@ -452,7 +454,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         """(Re)create the torch module for `vocab`; weights are fresh until trained or loaded."""
         self.lm_vocab = vocab
         self._corrector = None  # built from the vocabulary on first use
-        self._pieces = self._function_words = None
+        self._pieces = self._function_words = self._fingerprint = None
         self.model.layers.clear()
         self.model.set_dim("nV", len(vocab), force=True)
         self.model.initialize()
@@ -499,14 +501,55 @@ class RNNLM(ListenedTo, TrainablePipe):
             raise ValueError(Errors.E005.format(name="static_vectors", value=static_vectors, expected=expected))
         groups = load_groups(thesaurus) if thesaurus is not None else None  # fail before the long count
         # spaCy's check iterates all it is given: of a streamed corpus, only its first examples
-        first = (lambda: list(itertools.islice(get_examples(), 100))) if callable(get_examples) else get_examples
-        validate_get_examples(first, "RNNLM.initialize")
+        head = list(itertools.islice(get_examples(), 100)) if callable(get_examples) else get_examples
+        validate_get_examples(lambda: head, "RNNLM.initialize")
         annotators = self._annotators(nlp)
-
+        # a token cache (training/cache.py) comes segmented and counted
+        cache = getattr(head[0], "cache", None)
         if corpus is not None:
             if nlp is None:
                 raise ValueError(Errors.E005.format(name="corpus", value="a reader", expected="initialize(..., nlp=nlp) to read it"))
             get_examples = lambda: corpus(nlp)  # noqa: E731
+            cache = getattr(corpus, "cache", None)
+        if cache is not None:
+            vocab = cache.vocab()
+            made = cache.manifest.get("made_from", {})
+            if "min_freq" in made and (made["min_freq"], made["max_size"]) != (min_freq, max_size):
+                util.logger.warning(Warnings.W003.format(path=cache.path, made=made, min_freq=min_freq, max_size=max_size))
+            unknown = cache.unknown_words(spelling_sample)
+        else:
+            vocab, unknown = self._count_vocabulary(get_examples, nlp, annotators, corpus, min_freq, max_size, max_count_types, spelling_sample)
+        if vocab.counts[EOS_ID] == 0:
+            raise ValueError(Errors.E002)
+        if len(vocab) < 10:
+            util.logger.warning(Warnings.W001.format(n=len(vocab)))
+        self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
+        self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
+        chars = vocab_chars(vocab)
+        self.sounds = Sounds.build(chars)
+        self.glyphs = Glyphs.build(chars)
+        self._build_model(vocab)
+        # The pipeline's static vectors have the right shape from the start; training refreshes
+        # them before each checkpoint (the `spacy-rnnlm.static_vectors.v1` callback).
+        self.cfg["static_vectors"] = static_vectors
+        set_static_vectors(self)
+
+    def _count_vocabulary(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        nlp: Optional[Language],
+        annotators: List[Tuple[str, Callable]],
+        corpus: Optional[Callable],
+        min_freq: int,
+        max_size: Optional[int],
+        max_count_types: int,
+        spelling_sample: int,
+    ) -> Tuple[LMVocab, List[str]]:
+        """The vocabulary counted in one streaming pass over the training sequences, and the most
+        frequent words left out of it (the spelling model's sample). Under torch.distributed,
+        with a reader that shards by process, each process counts its shard and the counts are
+        merged (`merge_counts`): every process gets the vocabulary of the whole corpus. Without
+        `corpus`, the examples count as shards inside `sharded_examples()` (distributed.py)."""
 
         def sequences() -> Iterator[List[str]]:
             for eg in get_examples():
@@ -522,25 +565,19 @@ class RNNLM(ListenedTo, TrainablePipe):
         zone = nlp.memory_zone() if nlp is not None and hasattr(nlp, "memory_zone") else contextlib.nullcontext()
         with zone:
             freqs, n_sequences = LMVocab.count(sequences(), max_types=max_count_types)
+        sharded = getattr(corpus, "shards_by_rank", False) if corpus is not None else examples_are_sharded()
+        if sharded and is_parallel():
+            freqs, n_sequences = merge_counts(freqs, n_sequences)
         vocab = LMVocab.from_counts(freqs, n_sequences, min_freq=min_freq, max_size=max_size)
-        if vocab.counts[EOS_ID] == 0:
-            raise ValueError(Errors.E002)
-        if len(vocab) < 10:
-            util.logger.warning(Warnings.W001.format(n=len(vocab)))
         unknown = [w for w in freqs if w not in vocab]
         if len(unknown) > spelling_sample:  # the most frequent, without sorting all the counts
             unknown = heapq.nlargest(spelling_sample, unknown, key=freqs.__getitem__)
-        del freqs
-        self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
-        self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
-        chars = vocab_chars(vocab)
-        self.sounds = Sounds.build(chars)
-        self.glyphs = Glyphs.build(chars)
-        self._build_model(vocab)
-        # The pipeline's static vectors have the right shape from the start; training refreshes
-        # them before each checkpoint (the `spacy-rnnlm.static_vectors.v1` callback).
-        self.cfg["static_vectors"] = static_vectors
-        set_static_vectors(self)
+        return vocab, unknown
+
+    def _vocab_fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = vocab_fingerprint(self._require_initialized())
+        return self._fingerprint
 
     def _annotators(self, nlp: Optional[Language]) -> List[Tuple[str, Callable]]:
         if nlp is None:
@@ -555,13 +592,21 @@ class RNNLM(ListenedTo, TrainablePipe):
         """Indices of length-sorted sequences in groups run together by the recurrent networks."""
         return list(batches_by_padded_size(list(range(len(lengths))), lengths, self.batch_tokens, self.length_ratio))
 
-    def _training_windows(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
+    def _training_windows(self, examples: Iterable[Example]) -> List[numpy.ndarray]:
         """Training sequences, cut into windows of at most `max_length` predictions: no text is
-        dropped, and a window's first id is the context of its first prediction."""
+        dropped, and a window's first id is the context of its first prediction. Examples from
+        a token cache bring their ids (training/cache.py); the others, their text."""
         windows = []
-        for doc in docs:
-            for unit in sequence_units(doc):
-                seq = encode(self.lm_vocab, (doc[i].text for i in unit))  # type: ignore[arg-type]
+        for eg in examples:
+            cached: Optional[CachedDoc] = eg.reference.user_data.get(CACHE_KEY)
+            if cached is not None:
+                if cached.fingerprint != self._vocab_fingerprint():
+                    raise ValueError(Errors.E016)
+                seqs: Iterable[numpy.ndarray] = cached.sequences()
+            else:
+                doc = eg.predicted
+                seqs = (encode(self.lm_vocab, (doc[i].text for i in unit)) for unit in sequence_units(doc))  # type: ignore[arg-type]
+            for seq in seqs:
                 for start in range(0, len(seq) - 1, self.max_length):
                     windows.append(seq[start : start + self.max_length + 1])
         return windows
@@ -762,8 +807,10 @@ class RNNLM(ListenedTo, TrainablePipe):
             self._listeners_pending = False
             self._step(self._deferred_step)
         if self.listeners:
+            if any(CACHE_KEY in eg.reference.user_data for eg in examples):
+                raise ValueError(Errors.E017.format(name=self.name))
             self._send_states([eg.predicted for eg in examples])
-        windows = self._training_windows(eg.predicted for eg in examples)
+        windows = self._training_windows(examples)
         # The loss is a mean over the predictions of the whole batch: under data parallelism, over
         # every process's share of it, so the summed gradients are exactly the full batch's.
         device = next(torch_module(self.model).parameters()).device

@@ -7,7 +7,6 @@ document (by its index among the non-empty lines), before tokenizing, so the pro
 see every document exactly once per epoch. `spacy-rnnlm.ShardedCorpus.v1` shards another reader's
 examples the same way (after it has read them), for configs whose reader knows nothing of ranks.
 """
-import contextlib
 import gzip
 import json
 from pathlib import Path
@@ -20,26 +19,6 @@ from spacy.util import registry
 from .parallel import world
 
 SUFFIXES = (".txt", ".jsonl", ".txt.gz", ".jsonl.gz")
-_SHARDING = [True]
-
-
-@contextlib.contextmanager
-def unsharded() -> Iterator[None]:
-    """Readers ignore the process group inside this block: every process reads the whole corpus
-    (initialization: the same vocabulary everywhere)."""
-    _SHARDING.append(False)
-    try:
-        yield
-    finally:
-        _SHARDING.pop()
-
-
-def shard() -> Tuple[int, int]:
-    """(rank, world size) the readers shard by now: (0, 1) outside a process group or inside
-    `unsharded()`."""
-    return world() if _SHARDING[-1] else (0, 1)
-
-
 def corpus_files(path: Union[str, Path]) -> List[Path]:
     """A file, or the corpus files of a directory (sorted, so every process sees one order)."""
     path = Path(path)
@@ -61,10 +40,11 @@ def _open(path: Path) -> IO[str]:
     return path.open(encoding="utf8")
 
 
-def read_texts(paths: Iterable[Path], rank: int = 0, world_size: int = 1, limit: int = 0) -> Iterator[str]:
-    """The documents of `paths` kept by process `rank` of `world_size`: document i (counting
-    non-empty lines over the files in order) goes to process i % world_size. `limit` > 0 stops
-    after that many documents of the whole corpus (all processes included)."""
+def indexed_texts(paths: Iterable[Path], rank: int = 0, world_size: int = 1, limit: int = 0) -> Iterator[Tuple[int, Optional[str]]]:
+    """(i, text) for each document i kept by process `rank` of `world_size`: document i (counting
+    non-empty lines over the files in order) goes to process i % world_size; text is None for a
+    line that holds no text (a JSON "text" that is empty). `limit` > 0 stops after that many
+    documents of the whole corpus (all processes included)."""
     index = 0
     for path in paths:
         is_jsonl = ".jsonl" in path.name
@@ -74,9 +54,9 @@ def read_texts(paths: Iterable[Path], rank: int = 0, world_size: int = 1, limit:
                     continue
                 if limit and index >= limit:
                     return
-                mine = index % world_size == rank
+                i = index
                 index += 1
-                if not mine:
+                if i % world_size != rank:
                     continue
                 if is_jsonl:
                     try:
@@ -85,8 +65,14 @@ def read_texts(paths: Iterable[Path], rank: int = 0, world_size: int = 1, limit:
                         raise ValueError(f"{path}:{line_no}: not a JSON object with a \"text\" field ({err})") from err
                 else:
                     text = line.rstrip("\n")
-                if isinstance(text, str) and text.strip():
-                    yield text
+                yield i, text if isinstance(text, str) and text.strip() else None
+
+
+def read_texts(paths: Iterable[Path], rank: int = 0, world_size: int = 1, limit: int = 0) -> Iterator[str]:
+    """The texts of the documents process `rank` keeps (see `indexed_texts`)."""
+    for _, text in indexed_texts(paths, rank, world_size, limit):
+        if text is not None:
+            yield text
 
 
 @registry.readers("spacy-rnnlm.StreamCorpus.v1")
@@ -106,7 +92,7 @@ def create_stream_corpus(
     files = corpus_files(path)
 
     def read(nlp: Language) -> Iterator[Example]:
-        rank, world_size = shard()
+        rank, world_size = world()
         for text in read_texts(files, rank, world_size, limit):
             if max_length and len(text) > max_length:
                 continue
@@ -126,7 +112,7 @@ def create_sharded_corpus(corpus: Callable[[Language], Iterable[Example]]) -> Ca
     """
 
     def read(nlp: Language) -> Iterator[Example]:
-        rank, world_size = shard()
+        rank, world_size = world()
         for i, eg in enumerate(corpus(nlp)):
             if i % world_size == rank:
                 yield eg

@@ -4,8 +4,9 @@
         -m spacy_rnnlm.training.distributed configs/rnnlm.cfg --output training/rnnlm-dist
 
 Each process is one torchrun worker (gloo on CPU, NCCL on GPUs, one GPU per process with
-`--gpu-id`). All of them build the vocabulary from the whole corpus (so it is the same
-everywhere) and start from process 0's weights; then each reads its own shard of the training
+`--gpu-id`). Each counts the vocabulary on its own shard and the counts are merged, so all get
+the vocabulary of the whole corpus in 1/N of the time (or all read it from a token cache made by
+`spacy-rnnlm preprocess`), and start from process 0's weights; then each reads its own shard of the training
 corpus, and the rnnlm component sums the gradients (and the batch's token count, so the step is
 exactly the whole batch's) over all processes before every optimizer step
 (spacy_rnnlm/training/parallel.py). spaCy's own training loop runs unchanged in every process;
@@ -37,10 +38,9 @@ from spacy.util import registry
 from thinc.api import Config
 
 from ..models.architectures import torch_module
-from .corpus import unsharded
-from .parallel import broadcast_parameters
+from .parallel import broadcast_parameters, sharded_examples
 
-SHARDING_READERS = ("spacy-rnnlm.StreamCorpus.v1", "spacy-rnnlm.ShardedCorpus.v1")
+SHARDING_READERS = ("spacy-rnnlm.StreamCorpus.v1", "spacy-rnnlm.ShardedCorpus.v1", "spacy-rnnlm.TokenCache.v1")
 app = typer.Typer(add_completion=False)
 
 
@@ -106,6 +106,8 @@ def train_distributed(
     if use_gpu >= 0:
         use_gpu += local_rank
         setup_gpu(use_gpu)
+        if torch.cuda.is_available():
+            torch.cuda.set_device(use_gpu)  # NCCL's object collectives use the current device
     backend = "nccl" if use_gpu >= 0 and torch.cuda.is_available() else "gloo"
     dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
     try:
@@ -114,7 +116,7 @@ def train_distributed(
         with quiet:
             config = util.load_config(config_path, overrides=overrides, interpolate=False)
             config = distributed_config(config, rank)
-            with unsharded():  # the vocabulary from the whole corpus, the same in every process
+            with sharded_examples():  # each process counts its shard; the counts are merged
                 nlp = init_nlp(config, use_gpu=use_gpu)
             for name, proc in nlp.pipeline:
                 if getattr(proc, "is_initialized", False) and name not in config["training"].get("frozen_components", []):

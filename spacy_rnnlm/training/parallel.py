@@ -1,7 +1,9 @@
 """Data parallelism through torch.distributed: who this process is, and the collectives the
 component needs (gradient and token-count sums). Outside a process group everything is a no-op,
 so one-process training runs exactly as before."""
-from typing import List, Sequence, Tuple
+import contextlib
+from collections import Counter
+from typing import Iterator, List, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -18,6 +20,24 @@ def is_parallel() -> bool:
     return world()[1] > 1
 
 
+_SHARDED = [False]
+
+
+@contextlib.contextmanager
+def sharded_examples() -> Iterator[None]:
+    """Inside this block the training examples each process gets are its own shard (distributed.py
+    wraps the training corpus in a sharding reader), so `initialize` merges its counts."""
+    _SHARDED.append(True)
+    try:
+        yield
+    finally:
+        _SHARDED.pop()
+
+
+def examples_are_sharded() -> bool:
+    return _SHARDED[-1] and is_parallel()
+
+
 def sum_counts(counts: Sequence[int], device: torch.device) -> List[int]:
     """Element-wise sum of integer counts over all processes."""
     if not is_parallel():
@@ -25,6 +45,20 @@ def sum_counts(counts: Sequence[int], device: torch.device) -> List[int]:
     values = torch.tensor(list(counts), dtype=torch.float64, device=device)
     dist.all_reduce(values)
     return [int(round(v)) for v in values.tolist()]
+
+
+def merge_counts(freqs: Counter, n_sequences: int) -> Tuple[Counter, int]:
+    """Word counts and sequence counts summed over all processes (each counted its own shard),
+    so every process builds the same vocabulary. The counters travel whole (all_gather_object):
+    each process briefly holds all of them, at most world size × `max_count_types` words."""
+    if not is_parallel():
+        return freqs, n_sequences
+    gathered: List = [None] * world()[1]
+    dist.all_gather_object(gathered, (dict(freqs), n_sequences))
+    merged: Counter = Counter()
+    for part, _ in gathered:
+        merged.update(part)
+    return merged, sum(n for _, n in gathered)
 
 
 def sum_gradients(params: Sequence[torch.nn.Parameter]) -> None:

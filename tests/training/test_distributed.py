@@ -67,3 +67,46 @@ def test_distributed_torchrun_two_processes_only_rank_zero_writes(tmp_path, shar
     assert (out / "model-last" / "rnnlm" / "model").exists()
     steps = [json.loads(line)["step"] for line in curve.read_text().splitlines()]
     assert steps == [0, 2, 4]  # one logger wrote: each evaluation once
+
+
+def _count_in_process(rank: int, world_size: int, init_file: str, corpus: str, out: str) -> None:
+    """One gloo process: initialize the rnnlm from its shard of a streamed corpus."""
+    import torch.distributed as dist
+
+    from spacy_rnnlm.training.corpus import create_stream_corpus
+
+    from ..conftest import make_nlp
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    try:
+        nlp = make_nlp()
+        nlp.config["training"]["annotating_components"] = ["sentencizer"]
+        reader = create_stream_corpus(corpus)
+        nlp.get_pipe("rnnlm").initialize(lambda: reader(nlp), nlp=nlp, corpus=reader, thesaurus=None)
+        nlp.get_pipe("rnnlm").lm_vocab.to_disk(f"{out}.{rank}.json")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_distributed_vocabulary_counted_on_shards_equals_the_whole_count(tmp_path):
+    """Under a process group each process counts only its shard; the merged counts give every
+    process the vocabulary (words, counts, spelling sample) of a one-process count."""
+    import torch.multiprocessing as mp
+
+    from spacy_rnnlm.training.corpus import create_stream_corpus
+
+    from ..conftest import TRAIN_TEXTS, make_nlp
+
+    corpus = tmp_path / "texts.txt"
+    texts = [t.replace("公园", p) for t in TRAIN_TEXTS for p in ("公园", "学校", "北京", "海边")] * 2
+    corpus.write_text("\n".join(texts) + "\n", encoding="utf8")
+    out = str(tmp_path / "vocab")
+    mp.spawn(_count_in_process, args=(2, str(tmp_path / "init"), str(corpus), out), nprocs=2)
+    nlp = make_nlp()
+    nlp.config["training"]["annotating_components"] = ["sentencizer"]
+    reader = create_stream_corpus(corpus)
+    lm = nlp.get_pipe("rnnlm")
+    lm.initialize(lambda: reader(nlp), nlp=nlp, corpus=reader, thesaurus=None)
+    whole = lm.lm_vocab.to_dict()
+    for rank in range(2):
+        assert json.loads((tmp_path / f"vocab.{rank}.json").read_text(encoding="utf8")) == whole
