@@ -1,4 +1,4 @@
-"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank, look up similar words, make context vectors and preprocess a corpus from the shell.
+"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank, look up similar words, make context vectors, preprocess a corpus and adapt a pipeline to your texts from the shell.
 
 Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
 the user can fix become one line on stderr and exit status 1, never a traceback.
@@ -177,12 +177,36 @@ def preprocess_cli(
     output: Path = typer.Option(..., "--output", "-o", help="The cache folder to write (must not exist or be empty)"),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes, one shard each"),
     limit: int = typer.Option(0, "--limit", help="At most this many documents (0: all)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing cache (once the new one is complete)"),
 ):
     """Segment a corpus once into token-id shards that `spacy train` / `train-dist` read without jieba
     (reader spacy-rnnlm.TokenCache.v1)."""
-    info = _run(commands.preprocess, corpus, model_or_config, output, jobs=jobs, limit=limit)
+    info = _run(commands.preprocess, corpus, model_or_config, output, jobs=jobs, limit=limit, overwrite=overwrite)
     msg.good(f"{info['n_docs']} documents, {info['n_units']} sequences, {info['n_tokens']} ids in {len(info['source'])} file(s) "
              f"-> {output} ({jobs} shard(s), {info['seconds']} s)")
+
+
+@app.command("adapt")
+def adapt_cli(
+    base: str = MODEL,
+    texts: Path = typer.Argument(..., help="Your texts: a .txt/.jsonl file (gzipped or not) or a folder of them", exists=True),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder: model-best, model-last, adapt.json"),
+    steps: int = typer.Option(300, "--steps", help="Training steps (batches of the base config's size)"),
+    learn_rate: float = typer.Option(0.002, "--learn-rate", help="Peak learning rate (linear warm-up, then linear decay to 0)"),
+    min_count: int = typer.Option(3, "--min-count", help="New words: seen at least this often in your texts"),
+    max_new_words: int = typer.Option(5000, "--max-new-words", help="At most this many new words, the most frequent (0: the vocabulary stays)"),
+    base_test: Optional[Path] = typer.Option(None, "--base-test", help="Texts of the base's own domain: scored before and after, to see what was traded", exists=True),
+    replay: Optional[Path] = typer.Option(None, "--replay", help="Texts of the base's own domain mixed into training, against forgetting it", exists=True),
+    replay_share: float = typer.Option(0.5, "--replay-share", help="Share of the training texts drawn from --replay"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
+):
+    """Fine-tune a trained pipeline's rnnlm on your own texts (a dev slice is held out) instead of training from scratch."""
+    report = _run(commands.adapt, base, texts, output, steps=steps, learn_rate=learn_rate, min_count=min_count,
+                  max_new_words=max_new_words, base_test=base_test, replay=replay, replay_share=replay_share, use_gpu=gpu_id)
+    msg.info(f"{report['new_words']} new words (e.g. {' '.join(report['new_words_examples'][:8])})")
+    rows = [(f"{when} {name}", f"{figs['bits_per_char']:.4f}", f"{figs['perplexity_closed_vocab']:.1f}")
+            for when in ("before", "after") for name, figs in report[when].items()]
+    msg.table(rows, header=("model / texts", "bits per char", "perplexity (<unk> as a word)"), divider=True)
 
 
 def main() -> None:

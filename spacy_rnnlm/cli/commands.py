@@ -253,12 +253,22 @@ def rank(model: str, input_path: Optional[Path], *, batch_size: int = 64, errors
     return rows
 
 
-def preprocess(corpus: Path, model_or_config: Path, output: Path, *, jobs: int = 1, limit: int = 0) -> Dict:
+def preprocess(corpus: Path, model_or_config: Path, output: Path, *, jobs: int = 1, limit: int = 0, overwrite: bool = False) -> Dict:
     """Segment a corpus once into a token cache (training/preprocess.py)."""
     from ..training.preprocess import preprocess as run
 
     try:
-        return run(corpus, model_or_config, output, jobs=jobs, limit=limit)
+        return run(corpus, model_or_config, output, jobs=jobs, limit=limit, overwrite=overwrite)
+    except ValueError as err:
+        raise CLIError(str(err)) from err
+
+
+def adapt(base: str, texts: Path, output: Path, **settings) -> Dict:
+    """Fine-tune a pipeline's rnnlm on the user's texts (training/adapt.py)."""
+    from ..training.adapt import adapt as run
+
+    try:
+        return run(base, texts, output, **settings)
     except ValueError as err:
         raise CLIError(str(err)) from err
 

@@ -597,6 +597,9 @@ class RNNLM(ListenedTo, TrainablePipe):
         dropped, and a window's first id is the context of its first prediction. Examples from
         a token cache bring their ids (training/cache.py); the others, their text."""
         windows = []
+        # spaCy's loop sorts a batch by len(example.predicted), which is 0 for cached examples:
+        # they are sorted by their source's length here, as the raw text's examples come
+        examples = sorted(examples, key=_cached_length)
         for eg in examples:
             cached: Optional[CachedDoc] = eg.reference.user_data.get(CACHE_KEY)
             if cached is not None:
@@ -1039,6 +1042,11 @@ class RNNLM(ListenedTo, TrainablePipe):
             self.model.from_bytes(data)
         except Exception as err:
             raise ValueError(Errors.E004.format(path=where, err=f"{type(err).__name__}: {err}")) from err
+
+
+def _cached_length(eg: Example) -> int:
+    cached = eg.reference.user_data.get(CACHE_KEY)
+    return cached.length if cached is not None else 0
 
 
 def vocab_chars(vocab: LMVocab) -> Set[str]:

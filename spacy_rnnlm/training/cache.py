@@ -18,16 +18,18 @@ document i // N of shard i % N, for N shards. The reader walks i in order and, u
 torch.distributed, keeps the documents with i % world size == rank: the same documents, in the
 same order, as `spacy-rnnlm.StreamCorpus.v1` gives from the raw text.
 
-An example read from the cache carries no text. Its reference doc is empty and holds the
-sequences' ids in `user_data[CACHE_KEY]`; its predicted doc is a placeholder of the source doc's
-length (one shared doc per length, copied by spaCy's `update` as any), so that spaCy's batchers
-and its training loop (which sorts a batch by `len(example.predicted)`) see the batches they
-would see from the raw text. Only the rnnlm learns from such examples.
+An example read from the cache carries no text: its predicted doc is empty (one shared doc:
+spaCy's `update` copies it as any, at almost no cost), its reference doc holds the sequences' ids
+in `user_data[CACHE_KEY]`, and `len(example)` is the source doc's length, so spaCy's batchers
+make the batches they would make from the raw text. spaCy's training loop also sorts a batch by
+`len(example.predicted)` before `update`; the rnnlm sorts cached examples by their source length
+instead, so that it sees the same sequence of windows as from the raw text. Only the rnnlm learns
+from such examples.
 """
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 import numpy
 import srsly
@@ -42,7 +44,6 @@ from .parallel import world
 FORMAT = "spacy-rnnlm.TokenCache"
 VERSION = 1
 CACHE_KEY = "rnnlm_cached"
-PLACEHOLDER = "\u2060"  # the predicted docs' tokens: a word joiner, no text
 SUFFIXES = {"tokens": "int32", "units": "int64", "docs": "int64", "lengths": "int32"}
 
 
@@ -56,10 +57,11 @@ def vocab_fingerprint(vocab: LMVocab) -> str:
 
 
 class CachedDoc(NamedTuple):
-    """A cached document's sequences: `tokens[start:end]` for consecutive (start, end) in
-    `bounds`, each `<s> ids </s>` as `inference.units.encode` makes it."""
+    """A cached document: its length in spaCy tokens, and its sequences, `tokens[start:end]` for
+    consecutive (start, end) in `bounds`, each `<s> ids </s>` as `inference.units.encode` makes it."""
 
     fingerprint: str
+    length: int
     tokens: numpy.ndarray  # int64
     bounds: numpy.ndarray  # int64, (n sequences + 1,)
 
@@ -71,6 +73,9 @@ class CachedExample(Example):
     """An example read from a token cache; `cache` is the TokenCache it came from."""
 
     cache: "TokenCache"
+
+    def __len__(self) -> int:
+        return self.reference.user_data[CACHE_KEY].length
 
 
 class ShardWriter:
@@ -121,7 +126,8 @@ def _map(path: Path, dtype: str, expected: int) -> numpy.ndarray:
         raise CacheError(f"Token cache file {path} has {size} bytes, the manifest says {expected * itemsize}: incomplete or corrupted")
     if expected == 0:
         return numpy.zeros(0, dtype=dtype)
-    return numpy.memmap(path, dtype=dtype, mode="r")
+    # a plain view of the mapped file: slicing a numpy.memmap costs twice as much
+    return numpy.memmap(path, dtype=dtype, mode="r").view(numpy.ndarray)
 
 
 class TokenCache:
@@ -158,17 +164,8 @@ class TokenCache:
         counts: Dict[str, int] = srsly.read_json(self.path / "unknown.json")
         return sorted(counts, key=lambda w: (-counts[w], w))[:n]
 
-    def check(self, vocab: Optional[LMVocab]) -> None:
-        """Refuse a cache made for another vocabulary than the component's."""
-        if vocab is not None and vocab_fingerprint(vocab) != self.fingerprint:
-            raise CacheError(
-                f"The token cache {self.path} was made with another vocabulary than the rnnlm's "
-                f"({len(vocab)} words here): its ids would mean other words. Preprocess the corpus "
-                "again with this pipeline (`spacy-rnnlm preprocess CORPUS --model-or-config PIPELINE`)."
-            )
-
-    def documents(self, rank: int = 0, world_size: int = 1, limit: int = 0) -> Iterator[Tuple[int, CachedDoc]]:
-        """Process `rank`'s documents in corpus order, with their length in spaCy tokens."""
+    def documents(self, rank: int = 0, world_size: int = 1, limit: int = 0) -> Iterator[CachedDoc]:
+        """Process `rank`'s documents in corpus order."""
         n_shards = len(self.shards)
         total = min(self.n_docs, limit) if limit else self.n_docs
         for i in range(rank, total, world_size):
@@ -183,7 +180,7 @@ class TokenCache:
             start = int(units[first_unit - 1]) if first_unit else 0
             tokens = numpy.asarray(arrays["tokens"][start : int(ends[-1]) if len(ends) else start], dtype="int64")
             bounds = numpy.concatenate([[0], numpy.asarray(ends, dtype="int64") - start])
-            yield length, CachedDoc(self.fingerprint, tokens, bounds)
+            yield CachedDoc(self.fingerprint, length, tokens, bounds)
 
 
 def write_manifest(folder: Path, vocab: LMVocab, unknown: Dict[str, int], shards: List[Dict[str, int]], info: dict) -> None:
@@ -215,15 +212,13 @@ def create_token_cache(
 
     def read(nlp: Language) -> Iterator[Example]:
         rank, world_size = world()
-        placeholders: Dict[int, Doc] = {}
-        for length, cached in cache.documents(rank, world_size, limit):
-            if (min_length and length < min_length) or (max_length and length > max_length):
+        empty = Doc(nlp.vocab)
+        for cached in cache.documents(rank, world_size, limit):
+            if (min_length and cached.length < min_length) or (max_length and cached.length > max_length):
                 continue
-            if length not in placeholders:
-                placeholders[length] = Doc(nlp.vocab, words=[PLACEHOLDER] * length, spaces=[False] * length)
             reference = Doc(nlp.vocab)
             reference.user_data[CACHE_KEY] = cached
-            example = CachedExample(placeholders[length], reference)
+            example = CachedExample(empty, reference)
             example.cache = cache
             yield example
 

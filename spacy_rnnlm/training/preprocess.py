@@ -115,13 +115,16 @@ def _run_jobs(func: Callable, n_jobs: int, extra: tuple = ()) -> List[Any]:
         return pool.starmap(func, [(k, n_jobs, *extra) for k in range(n_jobs)])
 
 
-def preprocess(corpus: Path, model_or_config: Path, output: Path, *, jobs: int = 1, limit: int = 0) -> Dict[str, Any]:
-    """Write the token cache of `corpus` to `output`; returns its manifest's figures."""
+def preprocess(
+    corpus: Path, model_or_config: Path, output: Path, *, jobs: int = 1, limit: int = 0, overwrite: bool = False
+) -> Dict[str, Any]:
+    """Write the token cache of `corpus` to `output`; returns its manifest's figures. With
+    `overwrite`, an existing `output` is replaced once the new cache is complete."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     output = Path(output)
-    if output.exists() and any(output.iterdir()):
-        raise ValueError(f"{output} exists and is not empty: remove it or choose another --output")
+    if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not overwrite)):
+        raise ValueError(f"{output} exists and is not empty: remove it, choose another --output or pass --overwrite")
     files = corpus_files(corpus)
     start = time.perf_counter()
     nlp, rnnlm, vocab, settings = load_source(model_or_config)
@@ -159,7 +162,7 @@ def preprocess(corpus: Path, model_or_config: Path, output: Path, *, jobs: int =
         info["seconds"] = round(time.perf_counter() - start, 1)
         write_manifest(partial, LMVocab(vocab.words[len(SPECIALS) :], counts.tolist()), spelling_sample, shards, info)
         if output.exists():
-            output.rmdir()
+            shutil.rmtree(output)
         partial.rename(output)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

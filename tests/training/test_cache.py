@@ -68,8 +68,8 @@ def test_cache_jobs_write_the_same_corpus(corpus, cache_one, tmp_path):
     one, two = TokenCache(cache_one), TokenCache(two)
     assert len(two.shards) == 2
     assert one.vocab().to_dict() == two.vocab().to_dict()
-    docs_one = [(n, d.tokens.tolist(), d.bounds.tolist()) for n, d in one.documents()]
-    docs_two = [(n, d.tokens.tolist(), d.bounds.tolist()) for n, d in two.documents()]
+    docs_one = [(d.length, d.tokens.tolist(), d.bounds.tolist()) for d in one.documents()]
+    docs_two = [(d.length, d.tokens.tolist(), d.bounds.tolist()) for d in two.documents()]
     assert docs_one == docs_two
 
 
@@ -143,6 +143,10 @@ def test_cache_cli(corpus, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["n_docs"] == TokenCache(out).n_docs
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
+    (out / "stale").write_text("x")
+    replaced = subprocess.run(cmd + ["--overwrite", "--limit", "10"], capture_output=True, text=True, timeout=300)
+    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert TokenCache(out).n_docs == 10 and not (out / "stale").exists()
 
 
 @pytest.mark.slow

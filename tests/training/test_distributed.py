@@ -51,12 +51,20 @@ def test_distributed_config_rejects_unsynchronized_components():
 
 
 @pytest.mark.slow
-def test_distributed_torchrun_two_processes_only_rank_zero_writes(tmp_path, shared_corpus):
+@pytest.mark.parametrize("source", ["text", "token cache"])
+def test_distributed_torchrun_two_processes_only_rank_zero_writes(tmp_path, shared_corpus, source):
     out = tmp_path / "dist"
     curve = tmp_path / "curve.jsonl"
+    train = shared_corpus / "train.jsonl"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     cmd += ["-m", "spacy_rnnlm.training.distributed", str(SMOKE), "--output", str(out)]
-    cmd += ["--paths.train", str(shared_corpus / "train.jsonl"), "--paths.dev", str(shared_corpus / "dev.jsonl")]
+    if source == "token cache":
+        from spacy_rnnlm.training.preprocess import preprocess
+
+        preprocess(train, SMOKE, tmp_path / "cache", jobs=2, limit=400)
+        train = tmp_path / "cache"
+        cmd += ["--corpora.train.@readers", "spacy-rnnlm.TokenCache.v1"]
+    cmd += ["--paths.train", str(train), "--paths.dev", str(shared_corpus / "dev.jsonl")]
     cmd += ["--corpora.train.limit", "400", "--corpora.dev.limit", "40", "--training.max_steps", "4"]
     cmd += ["--training.eval_frequency", "2", "--training.logger.curve_path", str(curve)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))

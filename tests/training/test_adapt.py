@@ -1,0 +1,78 @@
+"""`spacy-rnnlm adapt`: a trained pipeline fine-tuned on a user's texts stays a normal pipeline
+with the base's vocabulary, and learns the new domain."""
+import json
+
+import pytest
+import spacy
+
+from spacy_rnnlm.training.adapt import adapt, split_texts
+
+DOMAIN = [f"请帮我订一张{day}去{city}的火车票。" for day in ("明天", "后天", "周五", "周六") for city in ("上海", "北京", "广州", "杭州", "南京", "成都")]
+
+
+def test_adapt_split_is_the_corpus_rule():
+    train, dev = split_texts(DOMAIN + DOMAIN[:3])
+    assert len(train) + len(dev) == len(DOMAIN)  # de-duplicated
+    assert not set(train) & set(dev)
+
+
+def test_adapt_learns_the_domain_and_keeps_the_base(trained_path, trained_nlp, tmp_path):
+    texts = tmp_path / "mine.txt"
+    texts.write_text("\n".join(DOMAIN * 2) + "\n", encoding="utf8")
+    base_test = tmp_path / "base.txt"
+    base_test.write_text("我们今天去公园玩。\n天气很好。\n", encoding="utf8")
+    report = adapt(trained_path, texts, tmp_path / "out", steps=12, learn_rate=0.01, eval_frequency=6, base_test=base_test, replay=base_test)
+    assert report["replay_texts"] == 2  # as many as the pool has (a share of 0.5 asks for more)
+    assert report["after"]["domain_dev"]["bits_per_char"] < report["before"]["domain_dev"]["bits_per_char"]
+    assert set(report["before"]) == {"domain_dev", "base_test"}
+    assert json.loads((tmp_path / "out" / "adapt.json").read_text())["steps"] == 12
+    adapted = spacy.load(tmp_path / "out" / "model-best")
+    lm = adapted.get_pipe("rnnlm")
+    base_words = trained_nlp.get_pipe("rnnlm").lm_vocab.words
+    assert lm.lm_vocab.words[: len(base_words)] == base_words  # the base's ids are kept
+    assert report["new_words"] == len(lm.lm_vocab) - len(base_words) > 0
+    assert "火车票" in lm.lm_vocab
+    doc = adapted("请帮我订一张明天去上海的火车票。")
+    assert doc._.lm_logprob is not None and all(t._.lm_logprob is not None for t in doc if not t.is_space)
+
+
+def test_grow_starts_new_words_from_their_pieces(trained_path):
+    import torch
+
+    from spacy_rnnlm.models.architectures import torch_module
+    from spacy_rnnlm.training.grow import grow
+    from spacy_rnnlm.vocab import UNK_ID
+
+    nlp = spacy.load(trained_path)
+    lm = nlp.get_pipe("rnnlm")
+    n = len(lm.lm_vocab)
+    embed = torch_module(lm.model).embed.weight.detach().clone()
+    park, play = lm.lm_vocab.index["公园"], lm.lm_vocab.index["玩"]
+    assert grow(lm, [("公园玩", 5), ("Wi-Fi", 3)]) == 2
+    assert lm.lm_vocab.words[n:] == ["公园玩", "Wi-Fi"] and lm.lm_vocab.counts[n:] == [5, 3]
+    grown = torch_module(lm.model).embed.weight.detach()
+    assert torch.allclose(grown[:n], embed)
+    assert torch.allclose(grown[n], (embed[park] + embed[play]) / 2)
+    assert torch.allclose(grown[n + 1], embed[UNK_ID])
+    doc = nlp("我们去公园玩。")
+    assert all(t._.lm_logprob is not None and t._.lm_logprob < 0 for t in doc)
+
+
+def test_adapt_bad_input(trained_path, tmp_path):
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("你好。\n再见。\n", encoding="utf8")
+    with pytest.raises(ValueError, match="at least"):
+        adapt(trained_path, tiny, tmp_path / "out", steps=2)
+    assert not (tmp_path / "out").exists()  # nothing half-written
+    with pytest.raises(ValueError, match="steps"):
+        adapt(trained_path, tiny, tmp_path / "out", steps=0)
+    texts = tmp_path / "mine.txt"
+    texts.write_text("\n".join(DOMAIN) + "\n", encoding="utf8")
+    with pytest.raises(ValueError, match="replay_share"):
+        adapt(trained_path, texts, tmp_path / "out", steps=2, replay=tiny, replay_share=1.0)
+    assert not (tmp_path / "out").exists()
+    no_lm = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    no_lm.add_pipe("sentencizer")
+    no_lm.to_disk(tmp_path / "no_lm")
+    with pytest.raises(ValueError, match="rnnlm"):
+        adapt(tmp_path / "no_lm", texts, tmp_path / "out2", steps=2)
