@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("base", type=Path)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--base-test", type=Path, default=ROOT / "corpus" / "test.jsonl")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 5000])
     parser.add_argument("--scratch", type=int, nargs="*", default=[5000])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--learn-rate", type=float, default=0.002)
