@@ -5,12 +5,13 @@ gold-segmented `word/tag` tokens, joined back into plain text) followed by produ
 (`sentiment/neg.txt`, then `pos.txt`). Texts are de-duplicated (first occurrence wins) and split
 by `md5(text) % 20`: 0 → test, 1 → dev, anything else → train, so figures stay comparable.
 """
-import hashlib
 import json
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Tuple
 
 import typer
+
+from spacy_rnnlm.training.corpus import split_of
 
 
 def _read_lines(path: Path) -> Iterator[str]:
@@ -46,12 +47,6 @@ def user_texts(path: Path) -> Iterator[Tuple[str, str]]:
             yield str(text).strip(), source
         else:
             yield line.strip(), path.stem
-
-
-def split_of(text: str) -> str:
-    """The split a text belongs to: md5 of its UTF-8 bytes, read as a hex integer, modulo 20."""
-    bucket = int(hashlib.md5(text.encode("utf8")).hexdigest(), 16) % 20
-    return "test" if bucket == 0 else "dev" if bucket == 1 else "train"
 
 
 def write_splits(texts: Iterable[Tuple[str, str]], output_dir: Path, limit: Optional[int] = None) -> dict:

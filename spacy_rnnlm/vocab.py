@@ -2,7 +2,7 @@
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import srsly
 
@@ -52,6 +52,16 @@ class LMVocab:
                 reduce_at += 1
         for special in SPECIALS:
             freqs.pop(special, None)
+        return freqs, n_sequences
+
+    @staticmethod
+    def sum_counts(parts: Iterable[Tuple[Mapping[str, int], int]]) -> Tuple[Counter, int]:
+        """The (frequencies, number of sequences) of `count` on several shards, added up."""
+        freqs: Counter = Counter()
+        n_sequences = 0
+        for part, n in parts:
+            freqs.update(part)
+            n_sequences += n
         return freqs, n_sequences
 
     @classmethod
@@ -117,3 +127,9 @@ class LMVocab:
         except Exception as err:
             raise ValueError(Errors.E007.format(err=err)) from err
         return cls.from_dict(data)
+
+
+def vocab_chars(vocab: LMVocab) -> Set[str]:
+    """The characters of the vocabulary's words: what the sound and look-alike tables cover, and
+    the characters a correction may change."""
+    return set("".join(vocab.words[len(SPECIALS) :]))

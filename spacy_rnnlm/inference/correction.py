@@ -34,7 +34,7 @@ import torch
 
 from ..glyphs import Glyphs
 from ..sounds import OTHER, Sounds, is_cjk
-from ..vocab import SPECIALS, UNK_ID, LMVocab
+from ..vocab import SPECIALS, UNK_ID, LMVocab, vocab_chars
 from ..variants import Variants
 from .fill import FULL_ROWS, PoolLogprobs
 from .units import Unit
@@ -167,7 +167,7 @@ class Corrector:
     ):
         self.vocab, self.sounds, self.glyphs, self.variants = vocab, sounds, glyphs, variants
         # the characters a correction may change (see `change_cost`); None: any
-        self.known = None if rare_chars else frozenset(c for word in vocab.words[len(SPECIALS) :] for c in word)
+        self.known = None if rare_chars else frozenset(vocab_chars(vocab))
         self.neighbors = NeighborIndex(vocab)
         self.sound_index = SoundIndex(vocab, sounds)
         self.margin, self.costs, self.n_candidates, self.threshold = margin, tuple(costs), n_candidates, threshold

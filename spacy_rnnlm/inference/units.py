@@ -1,7 +1,7 @@
 """Units: the independently scored sequences of a doc (its sentences), their ids, and batching."""
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.attrs import IS_SPACE
@@ -45,6 +45,14 @@ def sequence_units(doc: Doc) -> List[List[int]]:
         if unit:
             units.append(unit)
     return units
+
+
+def unit_words(doc: Doc, annotators: Sequence[Tuple[str, Callable[[Doc], Doc]]] = ()) -> List[List[str]]:
+    """The words of each sequence of `doc` once `annotators` (the annotating components before
+    the rnnlm, e.g. the sentencizer) have run on it: what the rnnlm counts and trains on."""
+    for _, proc in annotators:
+        doc = proc(doc)
+    return [[doc[i].text for i in unit] for unit in sequence_units(doc)]
 
 
 def encode(vocab: LMVocab, words: Iterable[str]) -> numpy.ndarray:

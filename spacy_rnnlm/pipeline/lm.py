@@ -7,7 +7,7 @@ import itertools
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy
 import srsly
@@ -29,7 +29,7 @@ from ..inference.correction import Corrector
 from ..inference.predict import has_native_bf16, predict_units
 from ..inference.substitutes import function_words
 from ..inference.states import begin_update_states, doc_tensor
-from ..inference.units import Unit, batches_by_padded_size, encode, sequence_units
+from ..inference.units import Unit, batches_by_padded_size, encode, sequence_units, unit_words
 from ..models.architectures import state_width, torch_module
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
@@ -43,7 +43,7 @@ from ..training.averages import averaged_parameters, averages_key, update_averag
 from ..training.cache import CACHE_KEY, CachedDoc, vocab_fingerprint
 from ..training.parallel import examples_are_sharded, is_parallel, merge_counts, sum_counts, sum_gradients
 from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
-from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab
+from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab, vocab_chars
 from .listener import ListenedTo, RNNLMListener
 
 DEFAULT_MODEL_CONFIG = """
@@ -525,10 +525,8 @@ class RNNLM(ListenedTo, TrainablePipe):
             util.logger.warning(Warnings.W001.format(n=len(vocab)))
         self.spelling = SpellingModel.build(unknown, order=spelling_order, vocab=vocab.words[len(SPECIALS) :])
         self.thesaurus = Thesaurus.build(groups, vocab, thesaurus) if groups is not None else None
-        chars = vocab_chars(vocab)
-        self.sounds = Sounds.build(chars)
-        self.glyphs = Glyphs.build(chars)
         self._build_model(vocab)
+        self._build_char_tables()
         # The pipeline's static vectors have the right shape from the start; training refreshes
         # them before each checkpoint (the `spacy-rnnlm.static_vectors.v1` callback).
         self.cfg["static_vectors"] = static_vectors
@@ -553,11 +551,7 @@ class RNNLM(ListenedTo, TrainablePipe):
 
         def sequences() -> Iterator[List[str]]:
             for eg in get_examples():
-                doc = eg.predicted
-                for _, proc in annotators:
-                    doc = proc(doc)
-                for unit in sequence_units(doc):
-                    yield [doc[i].text for i in unit]
+                yield from unit_words(eg.predicted, annotators)
 
         # Every new word a doc brings stays in spaCy's shared vocabulary (a lexeme and a string)
         # unless it is made inside a memory zone: on a big corpus that, not the count, is what
@@ -573,6 +567,12 @@ class RNNLM(ListenedTo, TrainablePipe):
         if len(unknown) > spelling_sample:  # the most frequent, without sorting all the counts
             unknown = heapq.nlargest(spelling_sample, unknown, key=freqs.__getitem__)
         return vocab, unknown
+
+    def _build_char_tables(self) -> None:
+        """The sound and look-alike tables over the vocabulary's characters (correction)."""
+        chars = vocab_chars(self._require_initialized())
+        self.sounds = Sounds.build(chars)
+        self.glyphs = Glyphs.build(chars)
 
     def _vocab_fingerprint(self) -> str:
         if self._fingerprint is None:
@@ -1047,11 +1047,6 @@ class RNNLM(ListenedTo, TrainablePipe):
 def _cached_length(eg: Example) -> int:
     cached = eg.reference.user_data.get(CACHE_KEY)
     return cached.length if cached is not None else 0
-
-
-def vocab_chars(vocab: LMVocab) -> Set[str]:
-    """The characters of the vocabulary's words: what the sound and look-alike tables cover."""
-    return set("".join(vocab.words[len(SPECIALS) :]))
 
 
 def _load_spelling(data: Optional[dict]) -> Optional[SpellingModel]:

@@ -10,7 +10,6 @@ pipeline folder (`model-best` by dev perplexity, `model-last`) that `spacy packa
 Before and after figures (bits per character and perplexity on the dev slice, and on a test
 file of the base's own domain when given) go to `adapt.json`: what the adaptation traded.
 """
-import hashlib
 import json
 import random
 from pathlib import Path
@@ -23,7 +22,7 @@ from spacy.language import Language
 from thinc.api import Config
 
 from ..evaluation import evaluate_texts, find_rnnlm
-from .corpus import corpus_files, read_texts
+from .corpus import corpus_files, read_texts, split_of
 from .grow import domain_words, grow
 
 MIN_TEXTS = 20
@@ -33,7 +32,7 @@ def split_texts(texts: List[str]) -> Tuple[List[str], List[str]]:
     """(train, dev): dev holds the texts with md5(text) % 20 == 1, as the corpus step splits."""
     train, dev = [], []
     for text in dict.fromkeys(texts):  # de-duplicated, in order
-        (dev if int(hashlib.md5(text.encode("utf8")).hexdigest(), 16) % 20 == 1 else train).append(text)
+        (dev if split_of(text) == "dev" else train).append(text)
     return train, dev
 
 

@@ -8,6 +8,7 @@ see every document exactly once per epoch. `spacy-rnnlm.ShardedCorpus.v1` shards
 examples the same way (after it has read them), for configs whose reader knows nothing of ranks.
 """
 import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator, List, Optional, Tuple, Union
@@ -19,6 +20,13 @@ from spacy.util import registry
 from .parallel import world
 
 SUFFIXES = (".txt", ".jsonl", ".txt.gz", ".jsonl.gz")
+def split_of(text: str) -> str:
+    """The split a text belongs to: md5 of its UTF-8 bytes, read as a hex integer, modulo 20:
+    0 → "test", 1 → "dev", anything else → "train" (the corpus step's rule; figures compare)."""
+    bucket = int(hashlib.md5(text.encode("utf8")).hexdigest(), 16) % 20
+    return "test" if bucket == 0 else "dev" if bucket == 1 else "train"
+
+
 def corpus_files(path: Union[str, Path]) -> List[Path]:
     """A file, or the corpus files of a directory (sorted, so every process sees one order)."""
     path = Path(path)

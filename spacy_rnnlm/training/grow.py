@@ -12,12 +12,9 @@ from typing import Callable, Iterable, List, Sequence, Tuple
 import torch
 from spacy.language import Language
 
-from ..glyphs import Glyphs
-from ..inference.units import sequence_units
+from ..inference.units import unit_words
 from ..models.architectures import torch_module
 from ..pieces import Pieces
-from ..pipeline.lm import vocab_chars
-from ..sounds import Sounds
 from ..vectors import set_static_vectors
 from ..vocab import SPECIALS, UNK_ID, LMVocab
 
@@ -28,15 +25,8 @@ def domain_words(
     """The words of `texts` (segmented as the rnnlm trains) outside `vocab` seen at least
     `min_count` times, most frequent first, at most `max_new`."""
 
-    def sequences() -> Iterable[List[str]]:
-        for doc in nlp.tokenizer.pipe(texts):
-            for _, proc in annotators:
-                doc = proc(doc)
-            for unit in sequence_units(doc):
-                yield [doc[i].text for i in unit]
-
     with nlp.memory_zone():
-        freqs, _ = LMVocab.count(sequences())
+        freqs, _ = LMVocab.count(words for doc in nlp.tokenizer.pipe(texts) for words in unit_words(doc, annotators))
     new = sorted(((w, n) for w, n in freqs.items() if n >= min_count and w not in vocab and w.strip()), key=lambda x: (-x[1], x[0]))
     return new[:max_new]
 
@@ -89,9 +79,7 @@ def grow(lm, words: Sequence[Tuple[str, int]]) -> int:
             key = f"adaptive.tail.{last}.1.weight"
             state[key][-len(words) :] = rows.to(state[key])
     module.load_state_dict(state)
-    chars = vocab_chars(vocab)
-    lm.sounds = Sounds.build(chars)
-    lm.glyphs = Glyphs.build(chars)
+    lm._build_char_tables()
     if lm.thesaurus is not None:
         lm.thesaurus._table = None
     set_static_vectors(lm)

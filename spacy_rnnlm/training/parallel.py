@@ -8,6 +8,8 @@ from typing import Iterator, List, Sequence, Tuple
 import torch
 import torch.distributed as dist
 
+from ..vocab import LMVocab
+
 
 def world() -> Tuple[int, int]:
     """(rank, world size) of this process: (0, 1) outside an initialized process group."""
@@ -55,10 +57,7 @@ def merge_counts(freqs: Counter, n_sequences: int) -> Tuple[Counter, int]:
         return freqs, n_sequences
     gathered: List = [None] * world()[1]
     dist.all_gather_object(gathered, (dict(freqs), n_sequences))
-    merged: Counter = Counter()
-    for part, _ in gathered:
-        merged.update(part)
-    return merged, sum(n for _, n in gathered)
+    return LMVocab.sum_counts(gathered)
 
 
 def sum_gradients(params: Sequence[torch.nn.Parameter]) -> None:

@@ -23,7 +23,7 @@ import spacy
 from spacy import util
 from spacy.language import Language
 
-from ..inference.units import encode, sequence_units
+from ..inference.units import encode, unit_words
 from ..pipeline.lm import RNNLM
 from ..vocab import BOS_ID, PAD_ID, SPECIALS, UNK_ID, LMVocab
 from .cache import ShardWriter, write_manifest
@@ -76,9 +76,7 @@ def segmented(nlp: Language, annotators: List[Tuple[str, Callable]], items: Iter
                     out.append((None, -1))
                     continue
                 doc = nlp.make_doc(text)
-                for _, proc in annotators:
-                    doc = proc(doc)
-                out.append(([[doc[i].text for i in unit] for unit in sequence_units(doc)], len(doc)))
+                out.append((unit_words(doc, annotators), len(doc)))
         yield from out
 
 
@@ -136,11 +134,7 @@ def preprocess(
         info: Dict[str, Any] = {"source": [str(f) for f in files], "limit": limit, "jobs": jobs}
         info["annotators"] = [name for name, _ in _JOB["annotators"]]
         if vocab is None:
-            freqs: Counter = Counter()
-            n_sequences = 0
-            for job_freqs, job_n in _run_jobs(_count_job, jobs):
-                freqs.update(job_freqs)
-                n_sequences += job_n
+            freqs, n_sequences = LMVocab.sum_counts(_run_jobs(_count_job, jobs))
             if n_sequences == 0:
                 raise ValueError(f"No text in {corpus}")
             vocab = LMVocab.from_counts(freqs, n_sequences, min_freq=settings["min_freq"], max_size=settings["max_size"])
