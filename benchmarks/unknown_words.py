@@ -32,21 +32,21 @@ from spacy_rnnlm.pieces import Pieces
 
 HERE = Path(__file__).resolve().parent
 EVERYDAY = HERE / "data" / "everyday.tsv"
-WEIGHTS = [0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9]
-CONTINUES = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
+WEIGHTS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0]
+CONTINUES = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
 
 
 class _Recorder(Pieces):
-    """Pieces that keep each unknown word's (log P_spell, pieces log-prob, k) and score it by
-    its spelling alone, so one pass gives every (λ, ρ) of the grid."""
+    """Pieces that keep each split unknown word's (pieces log-prob, k) and give no pieces path,
+    so that one pass scored by the spelling alone gives every (λ, ρ) of the grid."""
 
     def __init__(self, vocab):
         super().__init__(vocab, 0.5, 0.5)
         self.rows: List[tuple] = []
 
-    def combine(self, spelling: float, pieces_logprob: Optional[float], n_pieces: int = 0) -> float:
-        self.rows.append((spelling, pieces_logprob, n_pieces))
-        return spelling
+    def path_logprob(self, pieces_logprob: Optional[float], n_pieces: int) -> Optional[float]:
+        self.rows.append((pieces_logprob, n_pieces))
+        return None
 
 
 def read_texts(path: Path, split: Optional[str] = None, limit: int = 0) -> List[str]:
@@ -63,29 +63,35 @@ def fit(nlp, texts: List[str]) -> Dict[str, Any]:
     recorder = _Recorder(lm.lm_vocab)
     lm.n_alternatives, lm.detect_odd = 0, False
     lm.pieces_weight, lm.pieces_continue, lm._pieces = recorder.weight, recorder.cont, recorder
+    rows = []  # per unknown word: (log P(<unk> | h), log P_spell, pieces log-prob or None, k)
     try:
         logprob, chars = 0.0, 0
         for doc in nlp.pipe(texts, batch_size=64):
             totals = span_totals(doc[:])
             logprob += totals.logprob - totals.spelling  # closed vocabulary: <unk> as a word
             chars += totals.n_chars
+            scores = doc._.lm_scores
+            for i, spelled in enumerate(scores["spelling"]):
+                if spelled is not None:  # the recorder saw the split words in this same order
+                    split = recorder.rows.pop(0) if recorder.split(doc[i].text) is not None else (None, 0)
+                    rows.append((scores["logprob"][i] - spelled, spelled) + split)
     finally:
         lm.n_alternatives, lm.detect_odd, lm.pieces_weight, lm.pieces_continue, lm._pieces = saved
-    rows = recorder.rows
+    assert not recorder.rows, "the recorded pieces paths do not match the scored unknown words"
 
     def bits_per_char(weight: float, cont: float) -> float:
         pieces = Pieces(lm.lm_vocab, weight, cont)
-        total = logprob + sum(pieces.combine(s, c, k) for s, c, k in rows)
+        total = logprob + sum(pieces.combine(s, pieces.path_logprob(c, k), u) for u, s, c, k in rows)
         return -total / math.log(2) / chars
 
     grid = [{"pieces_weight": w, "pieces_continue": c, "bits_per_char": bits_per_char(w, c)} for w in WEIGHTS for c in CONTINUES]
     best = min(grid, key=lambda g: g["bits_per_char"])
-    with_pieces = [r for r in rows if r[1] is not None]
+    with_pieces = [r for r in rows if r[2] is not None]
     return {
         "texts": len(texts),
         "unknown_words": len(rows),
         "with_pieces": len(with_pieces),
-        "pieces_counts": {k: sum(r[2] == k for r in with_pieces) for k in sorted({r[2] for r in with_pieces})},
+        "pieces_counts": {k: sum(r[3] == k for r in with_pieces) for k in sorted({r[3] for r in with_pieces})},
         "spelling_only_bits_per_char": bits_per_char(0.0, 0.5),
         "best": best,
         "grid": grid,

@@ -2,26 +2,29 @@
 
 jieba's dictionary is bigger than the model's vocabulary, and it emits compounds of known words
 (穿点 = 穿 + 点, 给我发 = 给 + 我 + 发) that the vocabulary lacks. Spelled character by character,
-such a compound is priced like a foreign name. Here an unknown word u after context h gets
+such a compound is priced like a foreign name. The word model can write such a word two ways: as
+the token `<unk>` spelled u, or as the vocabulary words u is made of, one after the other. The
+two are different paths of the same model to the same text, so their probabilities add:
 
-    P(u | h) = P(<unk> | h) × Q(u | h),
-    Q(u | h) = (1 − λ) · P_spell(u) + λ · P_pieces(u | h),
-    P_pieces(u | h) = π_k · Π_i P_lm(p_i | h, p_1 … p_{i−1}),   π_k = (1 − ρ) · ρ^(k − 2),
+    P(u | h) = P(<unk> | h) × P_spell(u) + λ · π_k · Π_i P_lm(p_i | h, p_1 … p_{i−1}),
+    π_k = (1 − ρ) · ρ^(k − 2),
 
 where p_1 … p_k (k ≥ 2) are u's pieces: the vocabulary words it splits into with the highest
 unigram probability, found only for words made of Chinese characters (a number, a Latin word or
-an emoji has no pieces path and keeps its spelling). λ (`pieces_weight`) and ρ (`pieces_continue`)
-are fitted on the dev split (benchmarks/unknown_words.py).
+an emoji has no pieces path and keeps its spelling). λ ≤ 1 (`pieces_weight`) and π_k
+(`pieces_continue` ρ) only ever drop mass from the second path; both are fitted on the dev split
+(benchmarks/unknown_words.py). The figure is kept as P(<unk> | h) × Q(u | h) with
+Q = P_spell + λ π_k Π / P(<unk> | h), so that `<unk>`'s own log-prob (the closed-vocabulary
+score) and Q stay apart.
 
-Why Q is still a distribution over strings: P_spell sums to 1 over the strings outside the
-vocabulary (spelling.py). The products Π_i P_lm(p_i | …) over all sequences of k words sum to at
-most 1 (each factor is a distribution over the next word), and π_k sums to 1 over k ≥ 2, so
-P_pieces sums to at most 1; its mixture with P_spell sums to at most 1. What is lost (the mass of
-piece sequences whose concatenation is a vocabulary word or not all Chinese, or that have a
-better-scoring split) makes Q deficient, never more than a distribution: a score stays a lower
-bound of a proper model's. The in-vocabulary words' probabilities, and P(<unk> | h), are those of
-the word model, so the closed-vocabulary perplexity is unchanged by construction.
-tests/unit/test_pieces.py sums Q over all strings of a toy alphabet.
+Why the result is a distribution over texts (not over the next token): a sentence's probability
+is a sum over disjoint paths of the word model (token sequences) that write it, and two different
+texts never share a path, so the sum over all texts stays at most 1. It is deficient: only the
+path jieba's cut gives and, for each unknown word, the path through its best split are counted.
+The one approximation is the context: words after an unknown word are scored after `<unk>`, and
+the pieces of a later unknown word after the earlier ones' pieces (`expanded_prefix`), whichever
+path the earlier word took. tests/unit/test_pieces.py sums P over every text of a toy language
+with a toy segmenter and a toy context-dependent model and measures how far from 1 it is.
 """
 import math
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -40,22 +43,23 @@ def is_han(char: str) -> bool:
 
 
 def check_pieces_settings(weight: float, cont: float) -> None:
-    """λ in [0, 1) (λ = 1 would leave no mass for spelled names and numbers) and ρ in [0, 1)."""
-    for name, value in (("pieces_weight", weight), ("pieces_continue", cont)):
-        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-            raise ValueError(Errors.E005.format(name=name, value=value, expected="a number in [0, 1)"))
+    """λ in [0, 1] (above 1 the pieces path would count more than the model gives it) and ρ in
+    [0, 1) (π_k must sum to 1)."""
+    for name, value, closed in (("pieces_weight", weight, True), ("pieces_continue", cont, False)):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
+            raise ValueError(Errors.E005.format(name=name, value=value, expected="a number in [0, 1]" if closed else "a number in [0, 1)"))
 
 
 class Pieces:
-    """Splits unknown words into vocabulary words and mixes the two paths' probabilities."""
+    """Splits unknown words into vocabulary words and adds the two paths' probabilities."""
 
     def __init__(self, vocab: LMVocab, weight: float, cont: float):
         check_pieces_settings(weight, cont)
         self.vocab = vocab
         self.weight = float(weight)
         self.cont = float(cont)
-        self._log_spell = math.log1p(-self.weight)
-        self._log_mix = math.log(self.weight) if self.weight > 0 else -math.inf
+        self._log_weight = math.log(self.weight) if self.weight > 0 else -math.inf
         words = vocab.words[len(SPECIALS) :]
         self._longest = min(max((len(w) for w in words), default=1), MAX_CHARS)
         self._cache: Dict[str, Optional[List[int]]] = {}
@@ -101,15 +105,21 @@ class Pieces:
             return 0.0 if k == 2 else -math.inf
         return math.log1p(-self.cont) + (k - 2) * math.log(self.cont)
 
-    def combine(self, spelling: float, pieces_logprob: Optional[float], n_pieces: int = 0) -> float:
-        """log Q(u | h) from log P_spell(u) and, where u has pieces, Σ log P_lm(p_i | …)."""
-        spelled = self._log_spell + spelling
+    def path_logprob(self, pieces_logprob: Optional[float], n_pieces: int) -> Optional[float]:
+        """log (λ π_k Π_i P_lm(p_i | …)) from Σ log P_lm(p_i | …), or None without a pieces path."""
         if pieces_logprob is None or self.weight == 0.0:
-            return spelled
-        composed = self._log_mix + self.log_length_prior(n_pieces) + pieces_logprob
-        if composed == -math.inf:
-            return spelled
-        high, low = max(spelled, composed), min(spelled, composed)
+            return None
+        path = self._log_weight + self.log_length_prior(n_pieces) + pieces_logprob
+        return None if path == -math.inf else path
+
+    @staticmethod
+    def combine(spelling: float, path: Optional[float], unk_logprob: float) -> float:
+        """log Q(u | h) = log (P_spell(u) + path / P(<unk> | h)), from log P_spell(u), the pieces
+        path's log-prob (`path_logprob`, None: spelling only) and log P(<unk> | h)."""
+        if path is None:
+            return spelling
+        other = path - unk_logprob
+        high, low = max(spelling, other), min(spelling, other)
         return high + math.log1p(math.exp(low - high))
 
 

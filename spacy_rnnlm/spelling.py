@@ -16,7 +16,7 @@ So Σ over all words of P(w | context) is 1, and a typo that turns a word into a
 costs what spelling that string costs, instead of borrowing `<unk>`'s pooled mass.
 """
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Dict, Iterable, Tuple
 
 from .errors import Errors
@@ -66,18 +66,30 @@ class SpellingModel:
         words = sorted({w for w in words if w})
         char_freq = Counter(c for w in words for c in w)
         keep = {c for c, n in char_freq.items() if n >= min_char_freq} - {BOW, EOW, UNSEEN}
-        counts: Dict[str, Counter] = defaultdict(Counter)
-        for word in words:
-            seq = [BOW] * (order - 1) + [c if c in keep else UNSEEN for c in word] + [EOW]
-            for i in range(order - 1, len(seq)):
-                for k in range(order):  # every context length 0 .. order-1
-                    counts["".join(seq[i - k : i])][seq[i]] += 1
-        for ctx in list(counts):  # to plain dicts one at a time: peak memory of a big build
-            counts[ctx] = dict(counts[ctx])
-        model = cls(dict(counts), order=order, universe=universe)
-        model.vocab_mass = min(sum(math.exp(model.raw_logprob(v)) for v in set(vocab) if v), 1.0 - 1e-9)
-        model._cache.clear()  # the vocabulary words' steps: never asked for again
+        counts: Dict[str, Dict[str, int]] = {}
+        _add_spellings(counts, words, order, keep)
+        model = cls(counts, order=order, universe=universe)
+        model.vocab_mass = model._mass_of(vocab)
         return model
+
+    def extended(self, words: Iterable[str], *, vocab: Iterable[str], min_char_freq: int = 2) -> "SpellingModel":
+        """A copy trained on `words` too (each counted once; e.g. a new domain's unknown words),
+        with no spelling mass on `vocab` (the current vocabulary, which may have grown). A new
+        character is learned when the new words hold it at least `min_char_freq` times."""
+        words = sorted({w for w in words if w})
+        char_freq = Counter(c for w in words for c in w)
+        keep = self._seen | ({c for c, n in char_freq.items() if n >= min_char_freq} - {BOW, EOW, UNSEEN})
+        counts = {ctx: dict(nxt) for ctx, nxt in self.counts.items()}
+        _add_spellings(counts, words, self.order, keep)
+        model = SpellingModel(counts, order=self.order, universe=self.universe)
+        model.vocab_mass = model._mass_of(vocab)
+        return model
+
+    def _mass_of(self, vocab: Iterable[str]) -> float:
+        """The raw mass of the `vocab` words (below 1), which are never spelled out."""
+        mass = min(sum(math.exp(self.raw_logprob(v)) for v in set(vocab) if v), 1.0 - 1e-9)
+        self._cache.clear()  # the vocabulary words' steps: never asked for again
+        return mass
 
     def _prob(self, ctx: str, sym: str) -> float:
         """P(sym | ctx), sym a symbol (seen character, EOW or UNSEEN), by Witten–Bell recursion."""
@@ -128,6 +140,17 @@ class SpellingModel:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(Errors.E010.format(err=err)) from err
+
+
+def _add_spellings(counts: Dict[str, Dict[str, int]], words: Iterable[str], order: int, keep: set) -> None:
+    """Add the n-gram counts of each spelling in `words` to `counts` (context → next symbol →
+    count), every context length 0 .. order − 1; characters outside `keep` count as UNSEEN."""
+    for word in words:
+        seq = [BOW] * (order - 1) + [c if c in keep else UNSEEN for c in word] + [EOW]
+        for i in range(order - 1, len(seq)):
+            for k in range(order):
+                nxt = counts.setdefault("".join(seq[i - k : i]), {})
+                nxt[seq[i]] = nxt.get(seq[i], 0) + 1
 
 
 __all__ = ["SpellingModel", "BOW", "EOW", "UNSEEN", "N_CODE_POINTS"]

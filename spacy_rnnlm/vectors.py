@@ -83,7 +83,9 @@ def lm_word_vectors(lm: "RNNLM", kind: Optional[str] = None) -> Tuple[List[str],
     return list(lm.lm_vocab.words[module.n_special :]), table[module.n_special :]
 
 
-def context_vectors(nlp: Language, lm: "RNNLM", texts: Iterable[str], batch_size: int = 1000) -> int:
+def context_vectors(
+    nlp: Language, lm: "RNNLM", texts: Iterable[str], batch_size: int = 1000, only_new: bool = False
+) -> int:
     """Make the pipeline's static vectors the "context" kind: each vocabulary word's mean
     forward state over its occurrences in `texts`, read as the pipeline reads them
     (its tokenizer and the annotating components before the rnnlm, e.g. the sentencizer). A word
@@ -92,6 +94,8 @@ def context_vectors(nlp: Language, lm: "RNNLM", texts: Iterable[str], batch_size
     nlp (Language): The pipeline `lm` belongs to.
     lm (RNNLM): Its initialized rnnlm component.
     texts (Iterable[str]): The texts, e.g. the training split.
+    only_new (bool): Keep the vectors the table has (made from the base's own texts) and give
+        vectors from `texts` only to the words it lacks (a vocabulary grown by `adapt`).
     """
     from .inference.states import eval_states
     from .inference.units import encode, sequence_units
@@ -123,6 +127,11 @@ def context_vectors(nlp: Language, lm: "RNNLM", texts: Iterable[str], batch_size
     keys = [lm.vocab.strings.add(word) for word in words]
     if not owns_vectors(lm.vocab.vectors):
         raise ValueError("The pipeline has vectors of its own; context vectors would replace them.")
+    if only_new:
+        old = lm.vocab.vectors
+        kept = [i for i, key in enumerate(keys) if key in old.key2row and old.shape[1] == table.shape[1]]
+        table[kept] = lm.model.ops.to_numpy(old.data)[[old.key2row[keys[i]] for i in kept]]
+        counts[[module.n_special + i for i in kept]] = 0  # not "seen" here
     lm.vocab.vectors = Vectors(strings=lm.vocab.strings, data=numpy.ascontiguousarray(table), keys=keys, name=VECTORS_NAME)
     lm.cfg["static_vectors"] = CONTEXT
     return int((counts[module.n_special :] > 0).sum())

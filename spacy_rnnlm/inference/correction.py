@@ -193,6 +193,7 @@ class Corrector:
         frozen = frozen or [set() for _ in units]
         checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w) and p not in frozen[k]]
         for unit in units:
+            unit.fold_pieces()
             unit.odd = [None] * len(unit.token_ids)
             unit.edits = []
         cands: List[Candidate] = []

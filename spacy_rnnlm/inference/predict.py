@@ -159,10 +159,10 @@ def unknown_word_logprobs(
     words: List[List[str]],
     score: Callable[[List[List[int]], List[List[int]]], List[Sequence[float]]],
 ) -> None:
-    """Each unknown word's log Q(word | <unk>, context) into `unit.spelling`: its spelling, mixed
-    with the path through its vocabulary pieces where it has one (see spacy_rnnlm/pieces.py).
-    `score` gives the forward log-probs of chosen predictions of id sequences (one call for all
-    units; see `chosen_logprobs`)."""
+    """Each unknown word's log P_spell into `unit.spelling` and, where it has vocabulary pieces,
+    its pieces path into `unit.pieces` (see spacy_rnnlm/pieces.py; `Unit.fold_pieces` adds them
+    once P(<unk> | context) is known). `score` gives the forward log-probs of chosen predictions
+    of id sequences (one call for all units; see `chosen_logprobs`)."""
     splits: List[Dict[int, List[int]]] = []
     for unit, ws in zip(units, words):
         unit_splits = {}
@@ -174,9 +174,10 @@ def unknown_word_logprobs(
         splits.append(unit_splits)
     composed = pieces_logprobs([unit.ids.tolist() for unit in units], splits, score)  # type: ignore[union-attr]
     for unit, unit_splits, unit_composed in zip(units, splits, composed):
-        for pos, lp in enumerate(unit.spelling):  # type: ignore[arg-type]
-            if lp is not None:
-                unit.spelling[pos] = pieces.combine(lp, unit_composed.get(pos), len(unit_splits.get(pos, ())))  # type: ignore[index]
+        if unit_splits:
+            unit.pieces = [None] * len(unit.spelling)  # type: ignore[arg-type]
+            for pos, split in unit_splits.items():
+                unit.pieces[pos] = pieces.path_logprob(unit_composed.get(pos), len(split))
 
 
 def chosen_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]], wanted: Sequence[Sequence[int]]) -> List[List[float]]:

@@ -8,6 +8,7 @@ from spacy.attrs import IS_SPACE
 from spacy.tokens import Doc
 
 from ..extensions import sentence_spans
+from ..pieces import Pieces
 from ..vocab import BOS_ID, EOS_ID, LMVocab
 
 
@@ -19,7 +20,11 @@ class Unit:
     ids: Optional[numpy.ndarray] = None  # (n + 2,): <s>, the tokens' vocabulary ids, </s>
     logprobs: Optional[numpy.ndarray] = None  # (n + 1,): each token, then the end of sentence
     # (n,): unknown words' log Q(word | <unk>, context): spelled out or read through their pieces
+    # (spacy_rnnlm/pieces.py); the spelling alone until `fold_pieces` adds the pieces path
     spelling: Optional[List[Optional[float]]] = None
+    # (n,): unknown words' pieces-path log-probs (log λ π_k Π P(p_i | …)), None where they have
+    # none; folded into `spelling` once `logprobs` (with P(<unk> | context)) are known
+    pieces: Optional[List[Optional[float]]] = None
     # (n, k) each: alternatives as vocabulary ids and their probabilities (any context)
     alt_ids: Optional[numpy.ndarray] = None
     alt_probs: Optional[numpy.ndarray] = None
@@ -29,6 +34,18 @@ class Unit:
     odd: Optional[List[Optional[Tuple[float, str]]]] = None
     # (n, width): the words' contextual states, for listeners (see states.py); None unless asked for
     states: Optional[numpy.ndarray] = None
+
+    def fold_pieces(self) -> None:
+        """Add each unknown word's pieces path to its `spelling` term (log Q = log (P_spell +
+        path / P(<unk> | context))); needs `logprobs`; a second call does nothing."""
+        if self.pieces is None or self.spelling is None:
+            return
+        if self.logprobs is None:
+            raise RuntimeError("fold_pieces needs the unit's forward log-probs")
+        for pos, path in enumerate(self.pieces):
+            if path is not None:
+                self.spelling[pos] = Pieces.combine(self.spelling[pos], path, float(self.logprobs[pos]))  # type: ignore[arg-type]
+        self.pieces = None
 
 
 def sequence_units(doc: Doc) -> List[List[int]]:

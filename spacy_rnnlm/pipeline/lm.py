@@ -92,7 +92,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "odd_look_cost": 9.0,
         "odd_rounds": 3,
         "odd_rare_chars": False,
-        "pieces_weight": 0.05,
+        "pieces_weight": 1.0,
         "pieces_continue": 0.05,
         "scorer": {"@scorers": "spacy-rnnlm.lm_scorer.v1"},
     },
@@ -192,9 +192,9 @@ def make_rnnlm(
     odd_rare_chars (bool): Also change characters that no vocabulary word holds (湍 in 湍急, 鳕):
         off by default, since such a character is a rare word's, not a slip (slips land on
         common characters), and changing it breaks correct text.
-    pieces_weight (float): λ in [0, 1): the share of an unknown word's probability (given
-        `<unk>`) that goes to reading it through its vocabulary pieces (穿点 = 穿 + 点) rather than
-        spelling it out; 0 spells every unknown word (see spacy_rnnlm/pieces.py; fitted on dev).
+    pieces_weight (float): λ in [0, 1]: the weight of the second way of writing an unknown word,
+        as the vocabulary words it is made of (穿点 = 穿 + 点), added to the path that spells it
+        out; 0 spells every unknown word (see spacy_rnnlm/pieces.py; fitted on dev: 1).
     pieces_continue (float): ρ in [0, 1): the geometric prior on the number k ≥ 2 of pieces,
         π_k = (1 − ρ) ρ^(k − 2).
     scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
@@ -353,7 +353,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         odd_look_cost: float = 9.0,
         odd_rounds: int = 3,
         odd_rare_chars: bool = False,
-        pieces_weight: float = 0.05,
+        pieces_weight: float = 1.0,
         pieces_continue: float = 0.05,
         scorer: Optional[Callable] = lm_score,
         tokenizer: Optional[Callable[[str], Doc]] = None,
@@ -452,12 +452,16 @@ class RNNLM(ListenedTo, TrainablePipe):
 
     def _build_model(self, vocab: LMVocab) -> None:
         """(Re)create the torch module for `vocab`; weights are fresh until trained or loaded."""
-        self.lm_vocab = vocab
-        self._corrector = None  # built from the vocabulary on first use
-        self._pieces = self._function_words = self._fingerprint = None
+        self._set_vocab(vocab)
         self.model.layers.clear()
         self.model.set_dim("nV", len(vocab), force=True)
         self.model.initialize()
+
+    def _set_vocab(self, vocab: LMVocab) -> None:
+        """Use `vocab` (same words or more); what was built from the old one is built again."""
+        self.lm_vocab = vocab
+        self._corrector = None  # built from the vocabulary on first use
+        self._pieces = self._function_words = self._fingerprint = None
 
     def initialize(
         self,
@@ -682,8 +686,9 @@ class RNNLM(ListenedTo, TrainablePipe):
 
     def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
         """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
-        log P(<unk> | context) + log Q(word | <unk>, context), Q spelling it out or reading it
-        through its pieces (spacy_rnnlm/pieces.py); `spelling[i]` keeps the second term."""
+        log P(<unk> | context) + log Q(word | <unk>, context), Q adding the paths that spell it
+        out and that read it through its pieces (spacy_rnnlm/pieces.py); `spelling[i]` keeps the
+        second term."""
         vocab = self._require_initialized()
         unigrams = vocab.unigram_logprobs
         for doc, units in zip(docs, units_per_doc):
@@ -698,6 +703,7 @@ class RNNLM(ListenedTo, TrainablePipe):
             odd: List[Optional[list]] = [None] * n
             ends, edits = [], []
             for unit in units:
+                unit.fold_pieces()
                 unit_alternatives = self._alternatives(unit) if alternatives is not None else None
                 # Python numbers at once: indexing numpy arrays token by token costs more
                 logprobs, ids, unit_odd = unit.logprobs.tolist(), unit.ids.tolist(), unit.odd

@@ -1,12 +1,14 @@
 """`spacy-rnnlm adapt`: fine-tune a trained pipeline's rnnlm on a user's own text (ULMFiT's
 second stage: a general-domain LM, then the target domain) instead of training from scratch.
 
-First the vocabulary grows by the texts' frequent words that the base lacks (training/grow.py).
+First the vocabulary grows by the texts' frequent words that the base lacks, and the texts' word
+counts go into the unigram table and the spelling model (training/grow.py).
 Then it is `spacy train` with the base pipeline's own config, every component sourced from the
 (grown) base (`[components.X] source = ...`, so the weights, vocabulary, spelling model and
 tables come along), the rnnlm the only one that trains, the user's texts as the corpus (a dev slice held out
 by the corpus step's rule, md5(text) % 20 == 1) and a short schedule. The result is a normal
-pipeline folder (`model-best` by dev perplexity, `model-last`) that `spacy package` packages.
+pipeline folder (`model-best` by dev perplexity, `model-last`) that `spacy package` packages;
+when the base ships context vectors, the new words get theirs from the user's texts.
 Before and after figures (bits per character and perplexity on the dev slice, and on a test
 file of the base's own domain when given) go to `adapt.json`: what the adaptation traded.
 """
@@ -23,7 +25,8 @@ from thinc.api import Config
 
 from ..evaluation import evaluate_texts, find_rnnlm
 from .corpus import corpus_files, read_texts, split_of
-from .grow import domain_words, grow
+from ..vectors import CONTEXT, context_vectors
+from .grow import domain_counts, domain_words, grow
 
 MIN_TEXTS = 20
 
@@ -101,14 +104,13 @@ def adapt(
         random.Random(1).shuffle(train)
     nlp = spacy.load(base)
     lm = find_rnnlm(nlp)
-    new_words = domain_words(nlp, domain_train, lm.lm_vocab, lm._annotators(nlp), min_count=min_count, max_new=max_new_words) if max_new_words > 0 else []
+    counts = domain_counts(nlp, domain_train, lm._annotators(nlp))
+    new_words = domain_words(counts, lm.lm_vocab, min_count=min_count, max_new=max_new_words) if max_new_words > 0 else []
+    grow(lm, new_words, counts)
     output = Path(output)
-    source: Union[str, Path] = base
-    if new_words:  # the grown base is what the training config sources
-        grow(lm, new_words)
-        source = output / "base"
-        output.mkdir(parents=True, exist_ok=True)
-        nlp.to_disk(source)
+    source = output / "base"  # the grown base is what the training config sources
+    output.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(source)
     config = adapt_config(nlp, source, steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=min(eval_frequency, steps))
     corpus = output / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
@@ -120,6 +122,11 @@ def adapt(
     config_path = output / "config.cfg"
     config.to_disk(config_path)
     spacy_train(config_path, output, use_gpu=use_gpu)
+    if new_words and lm.cfg.get("static_vectors") == CONTEXT:
+        for folder in ("model-best", "model-last"):
+            trained = spacy.load(output / folder)
+            context_vectors(trained, find_rnnlm(trained), domain_train, only_new=True)
+            trained.to_disk(output / folder)
     tests = {"domain_dev": dev}
     if base_test is not None:
         tests["base_test"] = list(read_texts(corpus_files(base_test)))

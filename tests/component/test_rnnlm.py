@@ -195,7 +195,7 @@ def test_rnnlm_long_unbroken_paragraph(trained_nlp):
 
 
 def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
-    """An unknown word without pieces costs P(<unk> | context) × (1 − λ) P_spell(word), in every score."""
+    """An unknown word without pieces costs P(<unk> | context) × P_spell(word), in every score."""
     lm = trained_nlp.get_pipe("rnnlm")
     doc = trained_nlp("我们今天去魑魅魍魉玩。")
     record = doc._.lm_scores
@@ -210,7 +210,7 @@ def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
     for t in doc:
         if t in unknown:
             assert lm.pieces().split(t.text) is None
-            assert record["spelling"][t.i] == pytest.approx(math.log1p(-lm.pieces_weight) + spelling.logprob(t.text))
+            assert record["spelling"][t.i] == pytest.approx(spelling.logprob(t.text))
             assert record["spelling"][t.i] < 0
             assert t._.lm_logprob == pytest.approx(closed[t.i]._.lm_logprob + record["spelling"][t.i])
         else:
@@ -225,8 +225,9 @@ def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
 
 
 def test_rnnlm_compounds_of_known_words_are_read_through_their_pieces(trained_nlp):
-    """今天天气 (one jieba token, not in the vocabulary) mixes its spelling with P(今天) P(天气 | 今天);
-    λ = 0 gives the spelling alone; other words' scores do not move."""
+    """今天天气 (one jieba token, not in the vocabulary) adds to its spelled path (P(<unk>) P_spell)
+    the path through its pieces, λ π_2 P(今天) P(天气 | 今天); λ = 0 gives the spelling alone;
+    other words' scores do not move."""
     lm = trained_nlp.get_pipe("rnnlm")
     text = "今天天气很好。"
     doc = trained_nlp(text)
@@ -243,7 +244,9 @@ def test_rnnlm_compounds_of_known_words_are_read_through_their_pieces(trained_nl
     assert spell == pytest.approx(lm.spelling.logprob("今天天气"))
     prefix = numpy.asarray([2] + split, dtype="int64")  # <s> 今天 天气
     composed = float(lm.model.predict(LMBatch([prefix])).logprobs[0].sum())
-    expected = lm.pieces().combine(spell, composed, 2)
+    unk = spelled[pos]._.lm_logprob - spell  # log P(<unk> | <s>)
+    expected = lm.pieces().combine(spell, lm.pieces().path_logprob(composed, 2), unk)
+    assert expected > spell
     assert doc._.lm_scores["spelling"][pos] == pytest.approx(expected, abs=1e-3)
     assert doc[pos]._.lm_logprob - spelled[pos]._.lm_logprob == pytest.approx(expected - spell, abs=1e-3)
     others = [i for i in range(len(doc)) if i != pos]

@@ -17,11 +17,17 @@ def test_adapt_split_is_the_corpus_rule():
 
 
 def test_adapt_learns_the_domain_and_keeps_the_base(trained_path, trained_nlp, tmp_path):
+    from spacy_rnnlm.vectors import context_vectors
+
+    base = spacy.load(trained_path)  # a base that ships context vectors, as the packaged model does
+    context_vectors(base, base.get_pipe("rnnlm"), ["我们今天去公园玩。", "天气很好。"])
+    base.to_disk(tmp_path / "base")
+    park = base.vocab.vectors[base.vocab.strings["公园"]].copy()
     texts = tmp_path / "mine.txt"
     texts.write_text("\n".join(DOMAIN * 2) + "\n", encoding="utf8")
     base_test = tmp_path / "base.txt"
     base_test.write_text("我们今天去公园玩。\n天气很好。\n", encoding="utf8")
-    report = adapt(trained_path, texts, tmp_path / "out", steps=12, learn_rate=0.01, eval_frequency=6, base_test=base_test, replay=base_test)
+    report = adapt(tmp_path / "base", texts, tmp_path / "out", steps=12, learn_rate=0.01, eval_frequency=6, base_test=base_test, replay=base_test)
     assert report["replay_texts"] == 2  # as many as the pool has (a share of 0.5 asks for more)
     assert report["after"]["domain_dev"]["bits_per_char"] < report["before"]["domain_dev"]["bits_per_char"]
     assert set(report["before"]) == {"domain_dev", "base_test"}
@@ -32,6 +38,9 @@ def test_adapt_learns_the_domain_and_keeps_the_base(trained_path, trained_nlp, t
     assert lm.lm_vocab.words[: len(base_words)] == base_words  # the base's ids are kept
     assert report["new_words"] == len(lm.lm_vocab) - len(base_words) > 0
     assert "火车票" in lm.lm_vocab
+    vectors = adapted.vocab.vectors  # the new words' context vectors from the user's texts, the base's kept
+    assert vectors.shape[0] == len(lm.lm_vocab) - 4 and abs(vectors[adapted.vocab.strings["火车票"]]).sum() > 0
+    assert (vectors[adapted.vocab.strings["公园"]] == park).all()
     doc = adapted("请帮我订一张明天去上海的火车票。")
     assert doc._.lm_logprob is not None and all(t._.lm_logprob is not None for t in doc if not t.is_space)
 
@@ -56,6 +65,31 @@ def test_grow_starts_new_words_from_their_pieces(trained_path):
     assert torch.allclose(grown[n + 1], embed[UNK_ID])
     doc = nlp("我们去公园玩。")
     assert all(t._.lm_logprob is not None and t._.lm_logprob < 0 for t in doc)
+
+
+def test_grow_takes_the_domain_counts_into_unigrams_and_spelling(trained_path):
+    from collections import Counter
+
+    from spacy_rnnlm.training.grow import grow
+    from spacy_rnnlm.vocab import UNK_ID
+
+    nlp = spacy.load(trained_path)
+    lm = nlp.get_pipe("rnnlm")
+    before_vocab, before_spelling = lm.lm_vocab, lm.spelling
+    counts = Counter({"公园": 7, "火车票": 5, "高铁站": 2})
+    grow(lm, [("火车票", 5)], counts)
+    vocab = lm.lm_vocab
+    park = vocab.index["公园"]
+    assert vocab.counts[park] == before_vocab.counts[park] + 7
+    assert vocab.counts[UNK_ID] == before_vocab.counts[UNK_ID] + 2  # 高铁站 stays unknown
+    # the spelling model learned the domain's unknown word, and gives no mass to the new vocabulary word
+    assert lm.spelling.logprob("高铁站") > before_spelling.logprob("高铁站")
+    assert lm.spelling.vocab_mass == pytest.approx(lm.spelling._mass_of(vocab.words[4:]))
+    assert lm.spelling.vocab_mass > lm.spelling._mass_of(before_vocab.words[4:])  # 火车票's mass is out
+    # no new words: the counts and the spelling still move, the model keeps its size
+    lm2 = spacy.load(trained_path).get_pipe("rnnlm")
+    assert grow(lm2, [], counts) == 0
+    assert len(lm2.lm_vocab) == len(before_vocab) and lm2.lm_vocab.counts[park] == before_vocab.counts[park] + 7
 
 
 def test_adapt_bad_input(trained_path, tmp_path):
