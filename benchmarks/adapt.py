@@ -7,9 +7,12 @@ The domain is the dialogue file of `../shared/modern` (CrossWOZ and KdConv turns
 its README): its `train` lines are the user's text (the first N of them), its `test` lines the
 domain test. For each N: (d) `spacy-rnnlm adapt` of the base for `--steps` steps; for each N in
 `--scratch`: (b) `spacy train configs/rnnlm.cfg` from scratch on the same text for the same
-steps. Every model is scored on the domain test and on the default corpus's test split (bits
-per character with the open vocabulary, perplexity with `<unk>` as a word), next to the base
-(a); wall times of each run. Figures, not assertions.
+steps; for each N in `--combined`: (c) `spacy train configs/rnnlm.cfg` from scratch on the
+default corpus's training split plus the same N sentences, with the config's own schedule (as
+the default model was trained; its dev: the default dev split plus 250 further dialogue lines).
+Every model is scored on the domain test and on the default corpus's test split (bits per
+character with the open vocabulary, perplexity with `<unk>` as a word), next to the base (a);
+wall times of each run. Figures, not assertions.
 """
 import argparse
 import json
@@ -44,10 +47,12 @@ def main() -> None:
     parser.add_argument("--base-test", type=Path, default=ROOT / "corpus" / "test.jsonl")
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 5000])
     parser.add_argument("--scratch", type=int, nargs="*", default=[5000])
+    parser.add_argument("--combined", type=int, nargs="*", default=[], help="(c): the default corpus plus N domain sentences, from scratch")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--learn-rate", type=float, default=0.002)
     parser.add_argument("--replay", type=Path, help="Base-domain texts mixed into the training texts (adapt's replay)")
     parser.add_argument("--replay-share", type=float, default=0.5)
+    parser.add_argument("--layer-decay", type=float, default=1.0, help="adapt's discriminative learning rates")
     parser.add_argument("--tag", default="", help="Suffix of the run names (variants)")
     parser.add_argument("--skip-default", action="store_true")
     parser.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / ".adapt")
@@ -66,22 +71,26 @@ def main() -> None:
         texts.write_text("\n".join(train[:n]) + "\n", encoding="utf8")
         start = time.perf_counter()
         out = args.workdir / f"adapted-{n}{args.tag}"
-        adapt(args.base, texts, out, steps=args.steps, learn_rate=args.learn_rate, replay=args.replay, replay_share=args.replay_share)
+        adapt(args.base, texts, out, steps=args.steps, learn_rate=args.learn_rate, replay=args.replay, replay_share=args.replay_share, layer_decay=args.layer_decay)
         report[f"d_adapted_{n}{args.tag}"] = {"seconds": time.perf_counter() - start, **scores(out / "model-best", tests)}
         print(f"d adapted {n}{args.tag}", json.dumps(report[f"d_adapted_{n}{args.tag}"]))
-    for n in args.scratch:
-        corpus = args.workdir / f"scratch-{n}"
+    base_split = {name: list(srsly.read_jsonl(args.base_test.parent / f"{name}.jsonl")) for name in ("train", "dev")} if args.combined else {}
+    runs = [(f"b_scratch_{n}", f"scratch-{n}", [], [], n, True) for n in args.scratch]
+    runs += [(f"c_combined_{n}", f"combined-{n}", base_split["train"], base_split["dev"], n, False) for n in args.combined]
+    for label, folder, extra_train, extra_dev, n, short in runs:
+        corpus = args.workdir / folder
         corpus.mkdir(exist_ok=True)
-        srsly.write_jsonl(corpus / "train.jsonl", [{"text": t} for t in train[:n]])
-        srsly.write_jsonl(corpus / "dev.jsonl", [{"text": t} for t in train[n : n + 250] or train[-250:]])
+        srsly.write_jsonl(corpus / "train.jsonl", [{"text": r["text"]} for r in extra_train] + [{"text": t} for t in train[:n]])
+        srsly.write_jsonl(corpus / "dev.jsonl", [{"text": r["text"]} for r in extra_dev] + [{"text": t} for t in train[n : n + 250] or train[-250:]])
         cmd = [sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "rnnlm.cfg"), "--output", str(corpus / "out")]
         cmd += ["--paths.train", str(corpus / "train.jsonl"), "--paths.dev", str(corpus / "dev.jsonl")]
-        cmd += ["--training.max_steps", str(args.steps), "--training.eval_frequency", str(max(args.steps // 4, 1))]
-        cmd += ["--training.optimizer.learn_rate.warmup_steps", str(max(args.steps // 10, 1))]
+        if short:  # (b): the adapted runs' schedule; (c): the config's own, as the default model
+            cmd += ["--training.max_steps", str(args.steps), "--training.eval_frequency", str(max(args.steps // 4, 1))]
+            cmd += ["--training.optimizer.learn_rate.warmup_steps", str(max(args.steps // 10, 1))]
         start = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
-        report[f"b_scratch_{n}"] = {"seconds": time.perf_counter() - start, **scores(corpus / "out" / "model-best", tests)}
-        print(f"b scratch {n}", json.dumps(report[f"b_scratch_{n}"]))
+        report[label] = {"seconds": time.perf_counter() - start, **scores(corpus / "out" / "model-best", tests)}
+        print(label, json.dumps(report[label]), flush=True)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2), encoding="utf8")

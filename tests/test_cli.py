@@ -95,6 +95,15 @@ def test_cli_rank_most_plausible_first(trained_path, tmp_path):
     assert lines[0].endswith("天气很好。") and lines[-1].endswith("玩公园去今天我们。")
 
 
+def test_cli_substitutes_for_any_word(trained_path):
+    result = invoke("substitutes", trained_path, "我们今天去公园玩。", "今天", "-a", 3)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.stdout.splitlines() if "\t" in line]
+    assert 1 <= len(rows) <= 3 and all(0 < float(p) <= 1 for _, p in rows)
+    missing = invoke("substitutes", trained_path, "我们今天去公园玩。", "明天")
+    assert missing.exit_code != 0 and "does not occur" in missing.output
+
+
 def test_cli_score_html(trained_path, texts_file, tmp_path):
     page = tmp_path / "view.html"
     result = invoke("score", trained_path, texts_file, "-o", tmp_path / "o.jsonl", "--html", page)

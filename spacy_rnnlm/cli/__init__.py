@@ -1,4 +1,4 @@
-"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank, look up similar words, make context vectors, preprocess a corpus and adapt a pipeline to your texts from the shell.
+"""`python -m spacy_rnnlm` / `spacy-rnnlm`: score, correct, generate, evaluate, rank, find substitutes for any word, look up similar words, make context vectors, preprocess a corpus and adapt a pipeline to your texts from the shell.
 
 Each command is a thin typer wrapper (`x_cli`) over the plain function in `commands.py`; errors
 the user can fix become one line on stderr and exit status 1, never a traceback.
@@ -170,6 +170,19 @@ def rank_cli(
     _finish(errors)
 
 
+@app.command("substitutes")
+def substitutes_cli(
+    model: str = MODEL,
+    text: str = typer.Argument(..., help="The sentence"),
+    word: str = typer.Argument(..., help="The word to replace: any stretch of the text, one jieba token or not"),
+    occurrence: int = typer.Option(1, "--occurrence", help="Which occurrence of the word"),
+    alternatives: Optional[int] = typer.Option(None, "--alternatives", "-a", help="How many (default: the model's setting)"),
+):
+    """Substitutes for a word in its sentence, drawn as Token._.lm_alternatives are."""
+    for sub, prob in _run(commands.substitutes, model, text, word, occurrence=occurrence, alternatives=alternatives):
+        typer.echo(f"{sub}\t{prob:.4f}")
+
+
 @app.command("preprocess")
 def preprocess_cli(
     corpus: Path = typer.Argument(..., help="A .txt/.jsonl file (gzipped or not) or a folder of them", exists=True),
@@ -198,11 +211,13 @@ def adapt_cli(
     base_test: Optional[Path] = typer.Option(None, "--base-test", help="Texts of the base's own domain: scored before and after, to see what was traded", exists=True),
     replay: Optional[Path] = typer.Option(None, "--replay", help="Texts of the base's own domain mixed into training, against forgetting it", exists=True),
     replay_share: float = typer.Option(0.5, "--replay-share", help="Share of the training texts drawn from --replay"),
+    layer_decay: float = typer.Option(1.0, "--layer-decay", help="Discriminative learning rates: each layer's rate is the one above it divided by this (ULMFiT: 2.6; 1: one rate)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
 ):
     """Fine-tune a trained pipeline's rnnlm on your own texts (a dev slice is held out) instead of training from scratch."""
     report = _run(commands.adapt, base, texts, output, steps=steps, learn_rate=learn_rate, min_count=min_count,
-                  max_new_words=max_new_words, base_test=base_test, replay=replay, replay_share=replay_share, use_gpu=gpu_id)
+                  max_new_words=max_new_words, base_test=base_test, replay=replay, replay_share=replay_share,
+                  layer_decay=layer_decay, use_gpu=gpu_id)
     msg.info(f"{report['new_words']} new words (e.g. {' '.join(report['new_words_examples'][:8])})")
     rows = [(f"{when} {name}", f"{figs['bits_per_char']:.4f}", f"{figs['perplexity_closed_vocab']:.1f}")
             for when in ("before", "after") for name, figs in report[when].items()]

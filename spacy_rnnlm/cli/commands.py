@@ -273,6 +273,20 @@ def adapt(base: str, texts: Path, output: Path, **settings) -> Dict:
         raise CLIError(str(err)) from err
 
 
+def substitutes(model: str, text: str, word: str, *, occurrence: int = 1, alternatives: Optional[int] = None) -> List:
+    """Substitutes for the `occurrence`-th `word` of `text` (any stretch of characters, whatever
+    jieba's cut; see spacy_rnnlm/spans.py): `[word, probability]` pairs."""
+    from ..spans import span_alternatives
+
+    start = -1
+    for _ in range(max(occurrence, 1)):
+        start = text.find(word, start + 1) if word else -1
+        if start < 0:
+            raise CLIError(f"'{word}' does not occur {occurrence} time(s) in the text")
+    nlp = load_pipeline(model, alternatives)
+    return [list(pair) for pair in span_alternatives(nlp, text, start, start + len(word))]
+
+
 def write_json(data, path: Optional[Path]) -> None:
     if path is not None:
         srsly.write_json(path, data)

@@ -224,7 +224,11 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
     device = feats[0].device
     flat_ids = numpy.concatenate([unit.ids[1:-1] for unit in units])
     originals = torch.as_tensor(flat_ids, device=device)
-    meanings, parts = word_meanings(module, flat_ids.tolist(), [w for ws in words for w in ws], lm.lm_vocab)
+    flat_words = [w for ws in words for w in ws]
+    meanings, parts = word_meanings(module, flat_ids.tolist(), flat_words, lm.lm_vocab)
+    unknown_synonyms = None
+    if lm.thesaurus is not None and lm.thesaurus.unknown:
+        unknown_synonyms = lm.thesaurus.of_words([w if i == UNK_ID else None for i, w in zip(flat_ids.tolist(), flat_words)], device)
     ids, probs = draw_substitutes(
         module,
         torch.cat(feats),
@@ -242,6 +246,7 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
         parts=parts,
         min_p=lm.alternatives_min_p,
         function=lm.function_words(device),
+        unknown_synonyms=unknown_synonyms,
     )
     ids, probs = ids.cpu().numpy(), probs.cpu().numpy()
     start = 0

@@ -132,6 +132,7 @@ def draw_substitutes(
     parts: Optional[torch.Tensor] = None,
     min_p: float = 0.0,
     function: Optional[torch.Tensor] = None,
+    unknown_synonyms: Optional[torch.Tensor] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Draw `n` distinct substitutes for each row of fill-in features `feats` (rows, width),
     whose words are `originals` (rows,); rows of sequence k are the k-th `lengths[k]` rows and
@@ -139,7 +140,9 @@ def draw_substitutes(
     with (default: the originals' embeddings; see `word_meanings` for unknown words), and `parts`
     (rows, m), -1 padded, ids never drawn for the row (an unknown word's characters). `min_p`:
     the min-p cut; `function` (vocab,) bool: function words and punctuation, never drawn for a
-    row whose word is not one (see `function_words`). RETURNS ids (rows, n) and their
+    row whose word is not one (see `function_words`). `unknown_synonyms` (rows, s), -1 padded:
+    the thesaurus synonyms of rows whose word is outside the vocabulary (`Thesaurus.of_words`),
+    candidates with the synonym bonus as a known word's. RETURNS ids (rows, n) and their
     probabilities q (rows, n), most probable first; fewer than n (probability 0) where the cut
     leaves fewer."""
     rows = feats.shape[0]
@@ -157,6 +160,12 @@ def draw_substitutes(
         short = module.adaptive.shortlist_size if module.adaptive is not None else near.pool_words
         # synonyms first: a word that is also a synonym keeps the bonus (its repeats are left out)
         by_meaning, by_meaning_cos, n_syn = near.of(originals, meanings)
+        if unknown_synonyms is not None and unknown_synonyms.shape[1]:
+            with float32(feats.device):
+                syn_cos = (F.normalize(meanings.float(), dim=1).unsqueeze(1) * near.emb[unknown_synonyms.clamp_min(0)]).sum(2)
+            by_meaning = torch.cat([unknown_synonyms, by_meaning], dim=1)
+            by_meaning_cos = torch.cat([syn_cos, by_meaning_cos], dim=1)
+            n_syn += unknown_synonyms.shape[1]
         for lo, hi, pieces in _row_chunks(lengths, gens, FULL_ROWS):
             orig, meaning = originals[lo:hi], meanings[lo:hi]
             levels = PoolLogprobs(module, feats[lo:hi], compute_dtype, pool_clusters=0)

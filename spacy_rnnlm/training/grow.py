@@ -94,8 +94,8 @@ def grow(lm, words: Sequence[Tuple[str, int]], counts: Optional[Counter] = None)
     module.load_state_dict(state)
     _update_spelling(lm, counts)
     lm._build_char_tables()
-    if lm.thesaurus is not None:
-        lm.thesaurus._table = None
+    if lm.thesaurus is not None:  # new words the dictionary knew by spelling get their synonyms
+        lm.thesaurus.add_words(vocab)
     set_static_vectors(lm)
     return len(words)
 

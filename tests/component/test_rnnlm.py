@@ -427,6 +427,43 @@ def test_rnnlm_update_is_an_adamw_step_with_the_thinc_settings():
     assert any(not torch.equal(got.detach(), b) for got, b in zip(module.parameters(), seen["before"]))
 
 
+def test_rnnlm_layer_decay_divides_each_layers_rate():
+    """Discriminative rates (adapt --layer-decay): the embedding steps at rate / decay², the LSTMs
+    at rate / decay, the softmax and fill-in head at the full rate, each an AdamW step."""
+    from thinc.api import Adam
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    from spacy_rnnlm.training.rates import DEPTHS, make_layer_rates_callback
+
+    nlp = make_nlp()
+    train(nlp, steps=1)
+    make_layer_rates_callback(2.0)(nlp)
+    module = torch_module(nlp.get_pipe("rnnlm").model)
+    sgd = Adam(0.01, beta1=0.8, beta2=0.95, eps=1e-6, L2=0.0, grad_clip=0.0)
+    seen = {}
+
+    def record(optimizer, args, kwargs):
+        seen["before"] = {n: p.detach().clone() for n, p in module.named_parameters()}
+        seen["grads"] = {n: p.grad.detach().clone() for n, p in module.named_parameters()}
+
+    handle = register_optimizer_step_pre_hook(record)
+    try:
+        nlp.update(make_examples(nlp), sgd=sgd, annotates=["sentencizer"])
+    finally:
+        handle.remove()
+    depths = set()
+    for name, got in module.named_parameters():
+        depth = next((d for prefix, d in DEPTHS.items() if name.startswith(prefix)), 0)
+        depths.add(depth)
+        want = torch.nn.Parameter(seen["before"][name].clone())
+        want.grad = seen["grads"][name]
+        torch.optim.AdamW([want], lr=0.01 / 2.0**depth, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.0, foreach=False).step()
+        assert torch.allclose(got.detach(), want.detach(), atol=1e-7), name
+    assert depths == {0, 1, 2}
+    with pytest.raises(ValueError, match="E005"):
+        make_layer_rates_callback(0.5)
+
+
 def test_rnnlm_multiprocess_matches_single(trained_path):
     nlp = spacy.load(trained_path)
     texts = TRAIN_TEXTS + [SENTENCE, "天气很好。"]
@@ -530,6 +567,31 @@ def test_rnnlm_substitutes_come_from_both_sides_and_the_thesaurus(with_thesaurus
     assert again.get_pipe("rnnlm").sounds.readings == lm.sounds.readings
     assert len(lm.glyphs) and again.get_pipe("rnnlm").glyphs.to_dict() == lm.glyphs.to_dict()
     assert_same_scores(again("我们喜欢代码医生工作室。"), doc)
+
+
+def test_rnnlm_substitutes_for_any_stretch_and_for_dictionary_words_outside_the_vocabulary(with_thesaurus):
+    from spacy_rnnlm.spans import as_one_word, span_alternatives
+
+    nlp = with_thesaurus
+    lm = nlp.get_pipe("rnnlm")
+    text = "我们喜欢代码医生工作室。"
+    doc = nlp(text)
+    # a stretch that is one jieba token: the token's own alternatives (same words, same draws)
+    start = text.index("喜欢")
+    assert span_alternatives(nlp, text, start, start + 2) == [tuple(p) for p in next(t for t in doc if t.text == "喜欢")._.lm_alternatives]
+    # across tokens, and inside one: the stretch becomes one word, the rest is cut as before
+    cut, i = as_one_word(nlp, text, start, start + 4)
+    assert cut[i].text == "喜欢代码" and cut.text == text
+    inside, j = as_one_word(nlp, text, 1, 2)
+    assert inside[j].text == "们" and inside.text == text and [t.text for t in inside][: j + 1] == ["我", "们"]
+    assert span_alternatives(nlp, text, start, start + 4)  # drawn for the stretch
+    for bad in [(3, 3), (-1, 2), (0, 99), (5, 2)]:
+        with pytest.raises(ValueError, match="E005"):
+            as_one_word(nlp, text, *bad)
+    # a dictionary word outside the vocabulary gets its synonyms by spelling (bonus 1000: first)
+    assert "喜爱" not in lm.lm_vocab and lm.thesaurus.unknown.get("喜爱")
+    token = next(t for t in nlp("我们喜爱代码医生工作室。") if t.text == "喜爱")
+    assert token._.lm_alternatives[0][0] in {lm.lm_vocab.words[i] for i in lm.thesaurus.unknown["喜爱"]}
 
 
 def _saved(nlp, tmp_path):

@@ -116,6 +116,25 @@ def test_substitutes_unknown_words_mean_what_their_characters_mean():
     assert not {10, 11} & set(ids[1].tolist())
 
 
+def test_substitutes_of_an_unknown_word_include_its_dictionary_synonyms():
+    """A word outside the vocabulary with thesaurus synonyms (by spelling) gets them as candidates
+    with the synonym bonus; rows of known words are untouched."""
+    model, feats, originals = setup()
+    originals = originals.clone()
+    originals[0] = 1  # <unk>
+    synonym = 45  # in the last cluster: outside the fill-in pool and the nearest words
+    extra = torch.full((6, 1), -1, dtype=torch.long)
+    extra[0, 0] = synonym
+    ids, probs = draw(model, feats, originals, synonym_bonus=50.0, unknown_synonyms=extra)
+    assert int(ids[0, 0]) == synonym and probs[0, 0] > 0.99
+    plain_ids, plain_probs = draw(model, feats, originals, synonym_bonus=50.0)
+    assert synonym not in plain_ids[0].tolist()
+    for row in range(1, 6):  # the same pool distribution q (the draws may differ: wider rows)
+        got = dict(zip(ids[row].tolist(), probs[row].tolist()))
+        want = dict(zip(plain_ids[row].tolist(), plain_probs[row].tolist()))
+        assert all(got[w] == pytest.approx(want[w]) for w in set(got) & set(want))
+
+
 def test_substitutes_min_p_cut_is_per_row():
     """After the min-p cut each row draws every word left above it (up to n), whatever the other
     rows of its sentence keep; drawn words are within min_p of the row's best, renormalised."""

@@ -21,7 +21,26 @@ def test_thesaurus_synonyms_within_the_vocabulary():
     assert words("真棒") == {"真好"} and words("真好") == {"真棒"}
     assert words("坏") == set()  # 差 is not in the vocabulary; never an antonym
     again = Thesaurus.from_dict(t.to_dict())
-    assert again.synonyms == t.synonyms and again.source == "toy"
+    assert again.synonyms == t.synonyms and again.source == "toy" and again.unknown == t.unknown
+    # words outside the vocabulary keep their vocabulary synonyms by spelling
+    assert {v.words[i] for i in t.unknown["优秀"]} == {"好", "棒"} and "差" in t.unknown and "愉快" in t.unknown
+    assert "坏" not in t.unknown and set(t.unknown) == {"优秀", "差", "愉快"}
+    rows = t.of_words(["优秀", None, "没有"], torch.device("cpu")).tolist()
+    assert {v.words[i] for i in rows[0] if i >= 0} == {"好", "棒"} and set(rows[1]) == set(rows[2]) == {-1}
+    # an older table without the field still loads
+    old = t.to_dict()
+    del old["unknown"]
+    assert Thesaurus.from_dict(old).unknown == {}
+
+
+def test_thesaurus_grown_vocabulary_takes_synonyms_known_by_spelling():
+    v = vocab(["好", "棒", "坏"])
+    t = Thesaurus.build(GROUPS, v, "toy")
+    grown = LMVocab(v.words[4:] + ["优秀", "差"], v.counts + [5, 5])
+    assert t.add_words(grown) == 2
+    assert {grown.words[i] for i in t(grown.index["优秀"])} == {"好", "棒"}
+    assert {grown.words[i] for i in t(grown.index["差"])} == {"坏"}
+    assert "优秀" not in t.unknown and t.matrix(torch.tensor([grown.index["差"]])).tolist() == [[v.index["坏"]]]
 
 
 def test_thesaurus_matrix_pads_each_row():
