@@ -212,3 +212,7 @@ def install_extensions() -> None:
     for name, getter in TOKEN_GETTERS.items():
         if not Token.has_extension(name):
             Token.set_extension(name, getter=getter)
+    if not Span.has_extension(ALTERNATIVES):  # a span's substitutes: it as one word in its place
+        from .spans import span_substitutes
+
+        Span.set_extension(ALTERNATIVES, getter=span_substitutes)

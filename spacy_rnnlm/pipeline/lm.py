@@ -37,6 +37,7 @@ from ..pieces import Pieces, check_pieces_settings
 from ..sampling import check_temperature
 from ..sounds import Sounds
 from ..spelling import SpellingModel
+from ..spans import remember
 from ..thesaurus import Thesaurus, load_groups
 from ..variants import load_variants
 from ..training.averages import averaged_parameters, averages_key, update_averages
@@ -695,6 +696,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         second term."""
         vocab = self._require_initialized()
         unigrams = vocab.unigram_logprobs
+        remember(self)  # for Span._.lm_alternatives
         for doc, units in zip(docs, units_per_doc):
             n = len(doc)
             logprob: List[Optional[float]] = [None] * n

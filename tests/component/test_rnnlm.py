@@ -584,7 +584,11 @@ def test_rnnlm_substitutes_for_any_stretch_and_for_dictionary_words_outside_the_
     assert cut[i].text == "喜欢代码" and cut.text == text
     inside, j = as_one_word(nlp, text, 1, 2)
     assert inside[j].text == "们" and inside.text == text and [t.text for t in inside][: j + 1] == ["我", "们"]
-    assert span_alternatives(nlp, text, start, start + 4)  # drawn for the stretch
+    across = span_alternatives(nlp, text, start, start + 4)
+    assert across  # drawn for the stretch
+    span = doc.char_span(start, start + 4)  # Span._.lm_alternatives: the same, from a scored doc
+    assert span is not None and len(span) == 2 and span._.lm_alternatives == across
+    assert doc[1:2]._.lm_alternatives == doc[1]._.lm_alternatives
     for bad in [(3, 3), (-1, 2), (0, 99), (5, 2)]:
         with pytest.raises(ValueError, match="E005"):
             as_one_word(nlp, text, *bad)
