@@ -185,12 +185,18 @@ def draw_substitutes(
             if min_p > 0:
                 q = q.masked_fill(q < min_p * q.max(dim=1, keepdim=True).values, 0.0)
                 q = q / q.sum(dim=1, keepdim=True).clamp_min(1e-300)
+            # each row's own candidates first, in their order: how many random numbers a sequence
+            # draws then depends on its rows only, not on how wide other docs of the batch made
+            # the pool (their synonyms), so a doc's draws do not depend on its batch
+            order = torch.sort((q == 0).to(torch.int8), dim=1, stable=True).indices
+            q, cand = q.gather(1, order), cand.gather(1, order)
             # a row may have fewer than n words left (the min-p cut): fillers of negligible weight
             # let every row draw n, and drawn fillers (q = 0) are dropped below
             weights = q + (q == 0) * 1e-300
             for start, end, gen in pieces:
-                k = min(n, weights.shape[1])
-                pick = torch.multinomial(weights[start:end], k, replacement=False, generator=gen)
+                width = min(max(n, int((q[start:end] > 0).sum(1).max())), weights.shape[1])
+                k = min(n, width)
+                pick = torch.multinomial(weights[start:end, :width], k, replacement=False, generator=gen)
                 picked_q = q[start:end].gather(1, pick)
                 order = picked_q.argsort(dim=1, descending=True)
                 ids[lo + start : lo + end, :k] = cand[start:end].gather(1, pick.gather(1, order))
