@@ -74,8 +74,8 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "n_alternatives": 5,
         "alternatives_context": "both",
         "alternatives_pool": 50,
-        "alternatives_similarity": 20.0,
-        "alternatives_synonym_bonus": 20.0,
+        "alternatives_similarity": 15.0,
+        "alternatives_synonym_bonus": 30.0,
         "alternatives_min_p": 0.1,
         "temperature": 1.0,
         "seed": 0,
@@ -146,8 +146,8 @@ def make_rnnlm(
         many of its nearest words by embedding, and this many frequent words the fill-in head
         finds most likely there.
     alternatives_similarity (float): Weight, in nats, of the cosine between a substitute's and the
-        token's word embeddings (20 and the bonus of 20 were chosen on a hand-made dev set of
-        substitutes, benchmarks/data/substitution_dev.jsonl; see the README).
+        token's word embeddings (15 and the bonus of 30 were chosen on the HanLS human
+        substitutes, benchmarks/lexsub.py; see the README).
     alternatives_synonym_bonus (float): Nats added to a substitute that the thesaurus lists as a
         synonym of the token (0 = the thesaurus only adds candidates).
     alternatives_min_p (float): Substitutes are drawn only among the words whose probability is
@@ -335,8 +335,8 @@ class RNNLM(ListenedTo, TrainablePipe):
         n_alternatives: int = 5,
         alternatives_context: str = "both",
         alternatives_pool: int = 50,
-        alternatives_similarity: float = 20.0,
-        alternatives_synonym_bonus: float = 20.0,
+        alternatives_similarity: float = 15.0,
+        alternatives_synonym_bonus: float = 30.0,
         alternatives_min_p: float = 0.1,
         temperature: float = 1.0,
         seed: int = 0,
