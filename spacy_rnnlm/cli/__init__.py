@@ -211,13 +211,11 @@ def adapt_cli(
     base_test: Optional[Path] = typer.Option(None, "--base-test", help="Texts of the base's own domain: scored before and after, to see what was traded", exists=True),
     replay: Optional[Path] = typer.Option(None, "--replay", help="Texts of the base's own domain mixed into training, against forgetting it", exists=True),
     replay_share: float = typer.Option(0.5, "--replay-share", help="Share of the training texts drawn from --replay"),
-    layer_decay: float = typer.Option(1.0, "--layer-decay", help="Discriminative learning rates: each layer's rate is the one above it divided by this (ULMFiT: 2.6; 1: one rate)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
 ):
     """Fine-tune a trained pipeline's rnnlm on your own texts (a dev slice is held out) instead of training from scratch."""
     report = _run(commands.adapt, base, texts, output, steps=steps, learn_rate=learn_rate, min_count=min_count,
-                  max_new_words=max_new_words, base_test=base_test, replay=replay, replay_share=replay_share,
-                  layer_decay=layer_decay, use_gpu=gpu_id)
+                  max_new_words=max_new_words, base_test=base_test, replay=replay, replay_share=replay_share, use_gpu=gpu_id)
     msg.info(f"{report['new_words']} new words (e.g. {' '.join(report['new_words_examples'][:8])})")
     rows = [(f"{when} {name}", f"{figs['bits_per_char']:.4f}", f"{figs['perplexity_closed_vocab']:.1f}")
             for when in ("before", "after") for name, figs in report[when].items()]

@@ -42,7 +42,6 @@ from ..thesaurus import Thesaurus, load_groups
 from ..variants import load_variants
 from ..training.averages import averaged_parameters, averages_key, update_averages
 from ..training.cache import CACHE_KEY, CachedDoc, vocab_fingerprint
-from ..training.rates import layer_groups
 from ..training.parallel import examples_are_sharded, is_parallel, merge_counts, sum_counts, sum_gradients
 from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
 from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab, vocab_chars
@@ -436,9 +435,6 @@ class RNNLM(ListenedTo, TrainablePipe):
         # waits for them (this optimizer), so that they land in the same step.
         self._listeners_pending = False
         self._deferred_step: Optional[Optimizer] = None
-        # training state, not a setting: each layer's learning rate is the one above it divided
-        # by this (discriminative rates for fine-tuning, training/rates.py; 1: one rate for all)
-        self.layer_decay = 1.0
         # The pipeline's tokenizer segments generation prompts (not pickled: jieba's cannot be).
         self.tokenizer = tokenizer
         install_extensions()
@@ -923,10 +919,10 @@ class RNNLM(ListenedTo, TrainablePipe):
         # compared by identity: an id() can be reused once an earlier optimizer is collected
         held = self._optimizer
         if held is None or held[0] is not sgd or held[1] is not module:
-            held = self._optimizer = (sgd, module, _torch_optimizer(sgd, layer_groups(module, self.layer_decay)))
+            held = self._optimizer = (sgd, module, _torch_optimizer(sgd, params))
         optimizer = held[2]
         for group in optimizer.param_groups:
-            group["lr"] = float(sgd.learn_rate) * group["lr_scale"]
+            group["lr"] = float(sgd.learn_rate)
             if "betas" in group:
                 group["betas"] = (float(sgd.b1), float(sgd.b2))
                 group["eps"] = float(sgd.eps)
@@ -1083,18 +1079,16 @@ INFERENCE_DTYPES = ("bfloat16", "float32")
 CONTEXTS = ("both", "left")
 
 
-def _torch_optimizer(sgd: Optimizer, groups: List[Dict[str, Any]]) -> torch.optim.Optimizer:
+def _torch_optimizer(sgd: Optimizer, params: List[torch.nn.Parameter]) -> torch.optim.Optimizer:
     """The torch counterpart of a thinc optimizer (hyper-parameters are refreshed every step).
 
     Adam and SGD run as torch's fused kernels where the parameters' device has them (CPU and
     CUDA): on 2 CPU cores the default per-tensor Adam step took 31 ms for this model's 11.7 M
     parameters, the fused one 6 ms (the optimizer step alone, best of 3 × 10 steps). The update
-    is the same (`test_rnnlm_update_is_an_adamw_step_with_the_thinc_settings`). `groups`: torch
-    parameter groups, each with its `lr_scale` (training/rates.py)."""
-    params = [p for group in groups for p in group["params"]]
+    is the same (`test_rnnlm_update_is_an_adamw_step_with_the_thinc_settings`)."""
     fused = {"fused": True} if params and all(p.device.type in ("cpu", "cuda") for p in params) else {}
     if getattr(sgd, "use_radam", False):
-        return torch.optim.RAdam(groups, decoupled_weight_decay=bool(sgd.L2_is_weight_decay), foreach=True)
+        return torch.optim.RAdam(params, decoupled_weight_decay=bool(sgd.L2_is_weight_decay), foreach=True)
     if sgd.b1 == 0 and sgd.b2 == 0:
-        return torch.optim.SGD(groups, **fused)
-    return (torch.optim.AdamW if sgd.L2_is_weight_decay else torch.optim.Adam)(groups, **fused)
+        return torch.optim.SGD(params, **fused)
+    return (torch.optim.AdamW if sgd.L2_is_weight_decay else torch.optim.Adam)(params, **fused)

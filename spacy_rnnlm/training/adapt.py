@@ -39,9 +39,7 @@ def split_texts(texts: List[str]) -> Tuple[List[str], List[str]]:
     return train, dev
 
 
-def adapt_config(
-    nlp: Language, source: Union[str, Path], *, steps: int, learn_rate: float, warmup: float, eval_frequency: int, layer_decay: float = 1.0
-) -> Config:
+def adapt_config(nlp: Language, source: Union[str, Path], *, steps: int, learn_rate: float, warmup: float, eval_frequency: int) -> Config:
     """`nlp`'s config with every component sourced from `source` (where `nlp` is saved or
     installed) and the user's corpus and schedule in place (paths.train / paths.dev are filled in
     by `adapt`)."""
@@ -62,8 +60,6 @@ def adapt_config(
         "total_steps": steps,
         "initial_rate": learn_rate,
     }
-    if layer_decay != 1.0:  # discriminative learning rates (training/rates.py)
-        config["initialize"]["after_init"] = {"@callbacks": "spacy-rnnlm.layer_rates.v1", "decay": layer_decay, "component": rnnlm.name}
     config["initialize"]["components"] = {}  # sourced: nothing is built again
     config["initialize"]["vectors"] = str(source)  # the base's static vectors, as its components expect
     return config
@@ -83,15 +79,13 @@ def adapt(
     base_test: Optional[Path] = None,
     replay: Optional[Path] = None,
     replay_share: float = 0.5,
-    layer_decay: float = 1.0,
     use_gpu: int = -1,
 ) -> Dict[str, Any]:
     """Fine-tune `base` on the texts of `texts_path`, its vocabulary grown by the texts' words
     seen at least `min_count` times (at most `max_new_words`, the most frequent; 0: no growth);
     returns the before/after figures. With `replay` (texts of the base's own domain), a
     `replay_share` of the training texts are drawn from it, so that the model does not forget
-    the base's domain while it learns the new one. `layer_decay` > 1: discriminative learning
-    rates, each layer's the one above it divided by it (training/rates.py)."""
+    the base's domain while it learns the new one."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, not {steps}")
     texts = list(read_texts(corpus_files(texts_path)))
@@ -102,8 +96,6 @@ def adapt(
         dev = [train.pop()]
     if not 0.0 <= replay_share < 1.0:
         raise ValueError(f"replay_share must be in [0, 1), not {replay_share}")
-    if layer_decay < 1.0:
-        raise ValueError(f"layer_decay must be at least 1, not {layer_decay}")
     domain_train = list(train)
     if replay is not None and replay_share > 0:
         pool = list(read_texts(corpus_files(replay)))
@@ -119,9 +111,7 @@ def adapt(
     source = output / "base"  # the grown base is what the training config sources
     output.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(source)
-    config = adapt_config(
-        nlp, source, steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=min(eval_frequency, steps), layer_decay=layer_decay
-    )
+    config = adapt_config(nlp, source, steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=min(eval_frequency, steps))
     corpus = output / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", train), ("dev", dev)):
@@ -141,7 +131,7 @@ def adapt(
     if base_test is not None:
         tests["base_test"] = list(read_texts(corpus_files(base_test)))
     report: Dict[str, Any] = {"base": str(base), "train_texts": len(domain_train), "replay_texts": len(train) - len(domain_train)}
-    report.update(dev_texts=len(dev), steps=steps, learn_rate=learn_rate, layer_decay=layer_decay)
+    report.update(dev_texts=len(dev), steps=steps, learn_rate=learn_rate)
     report["new_words"] = len(new_words)
     report["new_words_examples"] = [w for w, _ in new_words[:20]]
     for label, model in (("before", base), ("after", output / "model-best")):

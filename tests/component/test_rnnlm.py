@@ -427,43 +427,6 @@ def test_rnnlm_update_is_an_adamw_step_with_the_thinc_settings():
     assert any(not torch.equal(got.detach(), b) for got, b in zip(module.parameters(), seen["before"]))
 
 
-def test_rnnlm_layer_decay_divides_each_layers_rate():
-    """Discriminative rates (adapt --layer-decay): the embedding steps at rate / decay², the LSTMs
-    at rate / decay, the softmax and fill-in head at the full rate, each an AdamW step."""
-    from thinc.api import Adam
-    from torch.optim.optimizer import register_optimizer_step_pre_hook
-
-    from spacy_rnnlm.training.rates import DEPTHS, make_layer_rates_callback
-
-    nlp = make_nlp()
-    train(nlp, steps=1)
-    make_layer_rates_callback(2.0)(nlp)
-    module = torch_module(nlp.get_pipe("rnnlm").model)
-    sgd = Adam(0.01, beta1=0.8, beta2=0.95, eps=1e-6, L2=0.0, grad_clip=0.0)
-    seen = {}
-
-    def record(optimizer, args, kwargs):
-        seen["before"] = {n: p.detach().clone() for n, p in module.named_parameters()}
-        seen["grads"] = {n: p.grad.detach().clone() for n, p in module.named_parameters()}
-
-    handle = register_optimizer_step_pre_hook(record)
-    try:
-        nlp.update(make_examples(nlp), sgd=sgd, annotates=["sentencizer"])
-    finally:
-        handle.remove()
-    depths = set()
-    for name, got in module.named_parameters():
-        depth = next((d for prefix, d in DEPTHS.items() if name.startswith(prefix)), 0)
-        depths.add(depth)
-        want = torch.nn.Parameter(seen["before"][name].clone())
-        want.grad = seen["grads"][name]
-        torch.optim.AdamW([want], lr=0.01 / 2.0**depth, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.0, foreach=False).step()
-        assert torch.allclose(got.detach(), want.detach(), atol=1e-7), name
-    assert depths == {0, 1, 2}
-    with pytest.raises(ValueError, match="E005"):
-        make_layer_rates_callback(0.5)
-
-
 def test_rnnlm_multiprocess_matches_single(trained_path):
     nlp = spacy.load(trained_path)
     texts = TRAIN_TEXTS + [SENTENCE, "天气很好。"]

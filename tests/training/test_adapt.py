@@ -10,17 +10,6 @@ from spacy_rnnlm.training.adapt import adapt, split_texts
 DOMAIN = [f"请帮我订一张{day}去{city}的火车票。" for day in ("明天", "后天", "周五", "周六") for city in ("上海", "北京", "广州", "杭州", "南京", "成都")]
 
 
-def test_adapt_config_sources_the_base_and_sets_layer_rates(trained_path):
-    from spacy_rnnlm.training.adapt import adapt_config
-
-    nlp = spacy.load(trained_path)
-    config = adapt_config(nlp, trained_path, steps=10, learn_rate=0.001, warmup=0.1, eval_frequency=5, layer_decay=2.6)
-    assert config["components"]["rnnlm"] == {"source": str(trained_path)}
-    assert config["initialize"]["after_init"] == {"@callbacks": "spacy-rnnlm.layer_rates.v1", "decay": 2.6, "component": "rnnlm"}
-    plain = adapt_config(nlp, trained_path, steps=10, learn_rate=0.001, warmup=0.1, eval_frequency=5)
-    assert plain["initialize"]["after_init"] is None  # one rate: the base's own callback (none)
-
-
 def test_adapt_split_is_the_corpus_rule():
     train, dev = split_texts(DOMAIN + DOMAIN[:3])
     assert len(train) + len(dev) == len(DOMAIN)  # de-duplicated
@@ -115,8 +104,6 @@ def test_adapt_bad_input(trained_path, tmp_path):
     texts.write_text("\n".join(DOMAIN) + "\n", encoding="utf8")
     with pytest.raises(ValueError, match="replay_share"):
         adapt(trained_path, texts, tmp_path / "out", steps=2, replay=tiny, replay_share=1.0)
-    with pytest.raises(ValueError, match="layer_decay"):
-        adapt(trained_path, texts, tmp_path / "out", steps=2, layer_decay=0.5)
     assert not (tmp_path / "out").exists()
     no_lm = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     no_lm.add_pipe("sentencizer")
