@@ -161,11 +161,7 @@ def draw_substitutes(
         # synonyms first: a word that is also a synonym keeps the bonus (its repeats are left out)
         by_meaning, by_meaning_cos, n_syn = near.of(originals, meanings)
         if unknown_synonyms is not None and unknown_synonyms.shape[1]:
-            with float32(feats.device):
-                syn_cos = (F.normalize(meanings.float(), dim=1).unsqueeze(1) * near.emb[unknown_synonyms.clamp_min(0)]).sum(2)
-            by_meaning = torch.cat([unknown_synonyms, by_meaning], dim=1)
-            by_meaning_cos = torch.cat([syn_cos, by_meaning_cos], dim=1)
-            n_syn += unknown_synonyms.shape[1]
+            by_meaning, by_meaning_cos, n_syn = _with_unknown_synonyms(near, by_meaning, by_meaning_cos, n_syn, unknown_synonyms, meanings)
         for lo, hi, pieces in _row_chunks(lengths, gens, FULL_ROWS):
             orig, meaning = originals[lo:hi], meanings[lo:hi]
             levels = PoolLogprobs(module, feats[lo:hi], compute_dtype, pool_clusters=0)
@@ -202,6 +198,27 @@ def draw_substitutes(
                 ids[lo + start : lo + end, :k] = cand[start:end].gather(1, pick.gather(1, order))
                 probs[lo + start : lo + end, :k] = picked_q.gather(1, order)
     return ids, probs
+
+
+def _with_unknown_synonyms(
+    near: Neighbourhoods, ids: torch.Tensor, cos: torch.Tensor, n_syn: int, unknown: torch.Tensor, meanings: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor, int]:
+    """The candidates `ids` / `cos` (rows, n_syn + m; the first n_syn the synonyms) with the
+    synonyms of the rows whose word is outside the vocabulary (`unknown`, (rows, s), -1 padded)
+    in the synonym columns, which such a row has empty (`<unk>` has no synonyms): the pool grows
+    to the widest of the two, not by their sum."""
+    width = unknown.shape[1]
+    if width > n_syn:
+        rows = ids.shape[0]
+        ids = torch.cat([ids[:, :n_syn], ids.new_full((rows, width - n_syn), -1), ids[:, n_syn:]], dim=1)
+        cos = torch.cat([cos[:, :n_syn], cos.new_zeros((rows, width - n_syn)), cos[:, n_syn:]], dim=1)
+        n_syn = width
+    has = (unknown >= 0).any(1).nonzero(as_tuple=True)[0]
+    if has.numel():
+        with float32(ids.device):
+            syn_cos = (F.normalize(meanings[has].float(), dim=1).unsqueeze(1) * near.emb[unknown[has].clamp_min(0)]).sum(2)
+        ids[has, :width], cos[has, :width] = unknown[has], syn_cos.to(cos.dtype)
+    return ids, cos, n_syn
 
 
 def function_words(words: Sequence[str], device: torch.device) -> torch.Tensor:
