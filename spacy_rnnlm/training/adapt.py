@@ -24,8 +24,8 @@ from spacy.language import Language
 from thinc.api import Config
 
 from ..evaluation import evaluate_texts, find_rnnlm
-from .corpus import corpus_files, read_texts, split_of
 from ..vectors import CONTEXT, context_vectors
+from .corpus import corpus_files, read_texts, split_of
 from .grow import domain_counts, domain_words, grow
 
 MIN_TEXTS = 20
