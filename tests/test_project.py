@@ -34,6 +34,8 @@ def test_project_smoke_workflow_packages_a_loadable_pipeline(tmp_path):
     assert out.returncode == 0, out.stderr
     perplexity, alternatives, vectors_kind, width = json.loads(out.stdout.strip().splitlines()[-1])
     assert perplexity > 1
-    assert all(len(alts) == 3 for alts in alternatives)
+    # up to n_alternatives = 3 each; fewer where the min-p cut leaves fewer (医生, outside the
+    # smoke vocabulary, gets its dictionary synonym 先生 with the synonym bonus, and nothing else)
+    assert all(1 <= len(alts) <= 3 for alts in alternatives) and any(len(alts) == 3 for alts in alternatives)
     # the package carries the context vectors of the smoke-context-vectors step (forward states)
     assert vectors_kind == "context" and width == 48
