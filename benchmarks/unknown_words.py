@@ -15,12 +15,13 @@ of tokens outside the vocabulary, share of sentences more probable than their tw
 clean sentences correction changes. Figures, not assertions.
 """
 import argparse
+from collections import deque
 import json
 import math
 import statistics
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Optional
 
 import spacy
 import srsly
@@ -42,7 +43,7 @@ class _Recorder(Pieces):
 
     def __init__(self, vocab):
         super().__init__(vocab, 0.5, 0.5)
-        self.rows: List[tuple] = []
+        self.rows: Deque[tuple] = deque()  # consumed from the front as the docs come out
 
     def path_logprob(self, pieces_logprob: Optional[float], n_pieces: int) -> Optional[float]:
         self.rows.append((pieces_logprob, n_pieces))
@@ -73,7 +74,7 @@ def fit(nlp, texts: List[str]) -> Dict[str, Any]:
             scores = doc._.lm_scores
             for i, spelled in enumerate(scores["spelling"]):
                 if spelled is not None:  # the recorder saw the split words in this same order
-                    split = recorder.rows.pop(0) if recorder.split(doc[i].text) is not None else (None, 0)
+                    split = recorder.rows.popleft() if recorder.split(doc[i].text) is not None else (None, 0)
                     rows.append((scores["logprob"][i] - spelled, spelled) + split)
     finally:
         lm.n_alternatives, lm.detect_odd, lm.pieces_weight, lm.pieces_continue, lm._pieces = saved

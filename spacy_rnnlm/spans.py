@@ -14,11 +14,11 @@ from typing import Dict, List, Optional, Tuple
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .errors import Errors
+
 # id(vocab) → the rnnlm that last annotated a doc of that vocabulary (a component keeps its
 # vocabulary alive, so a live entry's id is never another vocabulary's)
 _ANNOTATORS: Dict[int, "weakref.ref"] = {}
-
-from .errors import Errors
 
 
 def as_one_word(nlp: Language, text: str, start: int, end: int) -> Tuple[Doc, int]:
@@ -63,11 +63,11 @@ def merged(span: Span) -> Tuple[Doc, int]:
 def span_substitutes(span: Span) -> Optional[List[Tuple[str, float]]]:
     """`Span._.lm_alternatives`: a one-token span's token alternatives; a longer span's, as one
     word in its place; None when no rnnlm has annotated a doc of this vocabulary."""
-    if len(span) == 1:
-        return span[0]._.lm_alternatives
+    if len(span) <= 1:
+        return span[0]._.lm_alternatives if len(span) else None
     ref = _ANNOTATORS.get(id(span.doc.vocab))
     component = ref() if ref is not None else None
-    if component is None or len(span) == 0:
+    if component is None:
         return None
     doc, i = merged(span)
     return component(doc)[i]._.lm_alternatives

@@ -64,8 +64,7 @@ class SpellingModel:
         `min_char_freq` times are trained as the unseen-character event, so the model learns how
         often a new character turns up. `vocab` words get no spelling mass (see module doc)."""
         words = sorted({w for w in words if w})
-        char_freq = Counter(c for w in words for c in w)
-        keep = {c for c, n in char_freq.items() if n >= min_char_freq} - {BOW, EOW, UNSEEN}
+        keep = _frequent_chars(words, min_char_freq)
         counts: Dict[str, Dict[str, int]] = {}
         _add_spellings(counts, words, order, keep)
         model = cls(counts, order=order, universe=universe)
@@ -77,8 +76,7 @@ class SpellingModel:
         with no spelling mass on `vocab` (the current vocabulary, which may have grown). A new
         character is learned when the new words hold it at least `min_char_freq` times."""
         words = sorted({w for w in words if w})
-        char_freq = Counter(c for w in words for c in w)
-        keep = self._seen | ({c for c, n in char_freq.items() if n >= min_char_freq} - {BOW, EOW, UNSEEN})
+        keep = self._seen | _frequent_chars(words, min_char_freq)
         counts = {ctx: dict(nxt) for ctx, nxt in self.counts.items()}
         _add_spellings(counts, words, self.order, keep)
         model = SpellingModel(counts, order=self.order, universe=self.universe)
@@ -140,6 +138,13 @@ class SpellingModel:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(Errors.E010.format(err=err)) from err
+
+
+def _frequent_chars(words: Iterable[str], min_char_freq: int) -> set:
+    """The characters the words hold at least `min_char_freq` times (the others are trained as
+    the unseen-character event)."""
+    freq = Counter(c for w in words for c in w)
+    return {c for c, n in freq.items() if n >= min_char_freq} - {BOW, EOW, UNSEEN}
 
 
 def _add_spellings(counts: Dict[str, Dict[str, int]], words: Iterable[str], order: int, keep: set) -> None:
