@@ -18,22 +18,29 @@ Per sentence (a unit):
      `n_candidates` best by fill-in log-prob less cost go on;
    - the word merged with its left or right neighbour, replaced by a vocabulary word one
      sound-alike or look-alike character away from the pair (a slip often changes how jieba
-     cuts the text: 正策 → 正/策): the `MERGED_CANDIDATES` cheapest.
-3. *Rescoring.* Each candidate sentence is scored by the forward LM (its whole probability, so
-   the right context counts twice over: in the fill-in shortlist and here); the gain is
+     cuts the text: 正策 → 正/策): the `MERGED_CANDIDATES` cheapest;
+   - with the pipeline's tokenizer at hand, any one character of the word replaced by a
+     sound-alike or look-alike character, and the word with its neighbours cut again by that
+     tokenizer: a slip that changed the cut (户秃 → 糊涂) or that sits inside a word the
+     vocabulary lacks (毅志力 → 意志力, 爬三 → 爬山) is reachable. Each such change is ranked by
+     the unigram log-prob it gains (open vocabulary: unknown words spelled out) less its cost,
+     and the `RECUT_CANDIDATES` best go on.
+3. *Rescoring.* Each candidate sentence is scored by the forward LM with open vocabulary (its
+   whole probability, unknown words through both of their paths, so the right context counts
+   twice over: in the fill-in shortlist and here); the gain is
    log P(candidate sentence) − log P(sentence) − cost.
 4. *Edits.* Candidates whose gain exceeds `threshold` are applied, best first, never two that
    overlap. A sentence with no such candidate is left exactly as it is.
 """
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import AbstractSet, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-import numpy
 import torch
 
 from ..glyphs import Glyphs
 from ..sounds import OTHER, Sounds, is_cjk
+from ..spelling import SpellingModel
 from ..vocab import SPECIALS, UNK_ID, LMVocab, vocab_chars
 from ..variants import Variants
 from .fill import FULL_ROWS, PoolLogprobs
@@ -47,6 +54,8 @@ MERGED_CANDIDATES = 3
 # characters may change in one correction (each change pays its cost).
 MAX_SOUND_CHARS = 4
 MAX_CHANGES = 2
+# Candidates per examined word from changing one of its characters and cutting the text again.
+RECUT_CANDIDATES = 1
 
 
 class NeighborIndex:
@@ -103,14 +112,22 @@ def _patterns(word: str) -> List[str]:
     return [word[:j] + _WILDCARD + word[j + 1 :] for j in range(len(word))]
 
 
+class Segmenter(NamedTuple):
+    """The pipeline's tokenizer as correction uses it: `cut(text)` → words (whitespace left
+    out), `is_word(text)` → whether the tokenizer's dictionary holds `text` (always False where
+    the tokenizer has no dictionary to ask)."""
+
+    cut: Callable[[str], List[str]]
+    is_word: Callable[[str], bool]
+
+
 @dataclass
 class Candidate:
     unit: int  # index of the unit
     start: int  # first word position replaced
     end: int  # one past the last
-    word_id: int  # the replacement (one vocabulary word)
+    words: Tuple[str, ...]  # the replacement: one vocabulary word, or the words of a new cut
     cost: float
-    seq: numpy.ndarray  # the candidate sentence's ids
     gain: float = 0.0
 
 
@@ -164,8 +181,11 @@ class Corrector:
         threshold: float,
         variants: Optional[Variants] = None,
         rare_chars: bool = False,
+        spelling: Optional[SpellingModel] = None,
     ):
         self.vocab, self.sounds, self.glyphs, self.variants = vocab, sounds, glyphs, variants
+        self.spelling = spelling
+        self._alike_chars: Dict[str, List[str]] = {}
         # the characters a correction may change (see `change_cost`); None: any
         self.known = None if rare_chars else frozenset(vocab_chars(vocab))
         self.neighbors = NeighborIndex(vocab)
@@ -182,14 +202,18 @@ class Corrector:
         units: Sequence[Unit],
         words: Sequence[Sequence[str]],
         fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
-        score_sequences: Callable[[List[numpy.ndarray]], List[float]],
+        score_texts: Callable[[List[List[str]], List[Dict[int, float]]], List[float]],
         frozen: Optional[Sequence[Set[int]]] = None,
+        segment: Optional[Segmenter] = None,
     ) -> None:
         """Set `unit.odd` (per word: best (gain, replacement) of the words examined) and
         `unit.edits` for each unit. `words[k]` are unit k's token texts; `fill_levels(pairs)` gives
-        the fill-in log-probs of (unit, position) pairs; `score_sequences` the forward
-        closed-vocabulary log-prob of id sequences; `frozen[k]`, positions of unit k that are
-        neither examined nor changed (corrections of an earlier round)."""
+        the fill-in log-probs of (unit, position) pairs; `score_texts(texts, given)` the forward
+        open-vocabulary log-prob of word sequences, taking the log Q of the unknown words in
+        `given` (by position) as they are: a candidate's unchanged unknown words keep their
+        sentence's (the pieces path is read again only for the words that changed); `frozen[k]`, positions of unit k that are neither examined
+        nor changed (corrections of an earlier round); `segment`, the pipeline's tokenizer (see
+        `Segmenter`), for candidates that change how the text is cut (none without it)."""
         frozen = frozen or [set() for _ in units]
         checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w) and p not in frozen[k]]
         for unit in units:
@@ -198,16 +222,30 @@ class Corrector:
             unit.edits = []
         cands: List[Candidate] = []
         for lo in range(0, len(checked), FULL_ROWS):
-            cands.extend(self._candidates(checked[lo : lo + FULL_ROWS], units, words, fill_levels))
-        cands = [c for c in cands if not any(p in frozen[c.unit] for p in range(c.start, c.end))]
+            cands.extend(self._candidates(checked[lo : lo + FULL_ROWS], units, words, fill_levels, segment))
+        seen: Set[Tuple[int, int, int, Tuple[str, ...]]] = set()
+        unique = []
+        for c in cands:
+            key = (c.unit, c.start, c.end, c.words)
+            if key not in seen and not any(p in frozen[c.unit] for p in range(c.start, c.end)):
+                seen.add(key)
+                unique.append(c)
+        cands = unique
         if not cands:
             return
-        totals = score_sequences([c.seq for c in cands])
+        texts, given = [], []
+        for c in cands:
+            ws, spelled = words[c.unit], units[c.unit].spelling or [None] * len(words[c.unit])
+            texts.append(list(ws[: c.start]) + list(c.words) + list(ws[c.end :]))
+            shift = len(c.words) - (c.end - c.start)
+            given.append(
+                {p if p < c.start else p + shift: q for p, q in enumerate(spelled) if q is not None and not c.start <= p < c.end}
+            )
+        totals = score_texts(texts, given)
+        befores = [float(unit.logprobs.sum()) + sum(s for s in unit.spelling or () if s is not None) for unit in units]
         for cand, total in zip(cands, totals):
-            unit = units[cand.unit]
-            before = float(unit.logprobs.sum()) + sum(unit.spelling[p] or 0.0 for p in range(cand.start, cand.end))
-            cand.gain = total - before - cand.cost
-            replacement = self.vocab.words[cand.word_id]
+            cand.gain = total - befores[cand.unit] - cand.cost
+            unit, replacement = units[cand.unit], "".join(cand.words)
             for p in range(cand.start, cand.end):
                 if unit.odd[p] is None or cand.gain > unit.odd[p][0]:
                     unit.odd[p] = (cand.gain, replacement)
@@ -216,7 +254,7 @@ class Corrector:
                 break
             unit = units[cand.unit]
             if all(cand.end <= s or cand.start >= e for s, e, _, _ in unit.edits):
-                unit.edits.append((cand.start, cand.end, self.vocab.words[cand.word_id], cand.gain))
+                unit.edits.append((cand.start, cand.end, cand.words, cand.gain))
         for unit in units:
             unit.edits.sort()
 
@@ -226,6 +264,7 @@ class Corrector:
         units: Sequence[Unit],
         words: Sequence[Sequence[str]],
         fill_levels: Callable[[List[Tuple[int, int]]], PoolLogprobs],
+        segment: Optional[Segmenter] = None,
     ) -> List[Candidate]:
         """Detection and candidates for the (unit, position) pairs `checked` (one chunk of rows)."""
         vocab, costs, n_candidates = self.vocab, self.costs, self.n_candidates
@@ -248,7 +287,7 @@ class Corrector:
         for row, (k, p) in enumerate(checked):
             if not suspicious[row]:
                 continue
-            unit, ws = units[k], words[k]
+            ws = words[k]
             word = ws[p]
             # one word for one word: the fill-in head must prefer the candidate by more than the
             # change costs (both sides of the word agree it is a slip), the best go on
@@ -258,7 +297,7 @@ class Corrector:
                 if cost is not None and fits[row][j] - cost > observed[row]:
                     scored.append((fits[row][j] - cost, idx, cost))
             for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:
-                cands.append(Candidate(k, p, p + 1, idx, cost, _replace(unit.ids, p, p + 1, idx)))
+                cands.append(Candidate(k, p, p + 1, (vocab.words[idx],), cost))
             # the word and a neighbour were one word before the slip
             for start in (p - 1, p):
                 if start < 0 or start + 1 >= len(ws) or not (is_cjk(ws[start]) and is_cjk(ws[start + 1])):
@@ -272,8 +311,81 @@ class Corrector:
                     if cost is not None and cost < costs[OTHER]:
                         found.append((cost, idx))
                 for cost, idx in sorted(found)[:MERGED_CANDIDATES]:  # cheapest change, then most frequent
-                    cands.append(Candidate(k, start, start + 2, idx, cost, _replace(unit.ids, start, start + 2, idx)))
+                    cands.append(Candidate(k, start, start + 2, (vocab.words[idx],), cost))
+            if segment is not None:
+                cands.extend(self._recut(k, p, ws, segment))
         return cands
+
+    def _recut(self, k: int, p: int, ws: Sequence[str], segment: Segmenter) -> List[Candidate]:
+        """Word `p` with one character changed to a sound-alike or look-alike, cut again with its
+        Chinese neighbours by `segment`: the `RECUT_CANDIDATES` whose changed words gain the most
+        unigram log-prob (open vocabulary) less the change's cost, each as the shortest stretch of
+        words that changed. Only a change that makes a word of two or more characters with its
+        neighbours (a vocabulary word or one of the tokenizer's dictionary) is cut: a slip is of a
+        word, not of a lone character. A word of two or more characters that is itself such a
+        word (垦丁, 捷运) is left to the one-word candidates: the tokenizer cut it because it knows
+        it, and a name or a regional word is not a slip."""
+        word = ws[p]
+        if len(word) > 1 and (word in self.vocab.index or segment.is_word(word)):
+            return []
+        lo = p - 1 if p > 0 and is_cjk(ws[p - 1]) else p
+        hi = p + 2 if p + 1 < len(ws) and is_cjk(ws[p + 1]) else p + 1
+        window = list(ws[lo:hi])
+        text = "".join(window)
+        offset = sum(len(w) for w in ws[lo:p])
+        best: Dict[Tuple[int, int, Tuple[str, ...]], Tuple[float, float]] = {}
+        for j, a in enumerate(ws[p]):
+            at = offset + j
+            for b in self._alike(a):
+                changed = text[:at] + b + text[at + 1 :]
+                if not self._makes_word(changed, at, segment.is_word):
+                    continue
+                cost = self.cost(a, b)
+                if cost is None or cost >= self.costs[OTHER]:
+                    continue
+                new = segment.cut(changed)
+                s = 0
+                while s < min(len(window), len(new)) and window[s] == new[s]:
+                    s += 1
+                e = 0
+                while e < min(len(window), len(new)) - s and window[-1 - e] == new[-1 - e]:
+                    e += 1
+                old_words, new_words = window[s : len(window) - e], tuple(new[s : len(new) - e])
+                prior = self._unigrams(new_words) - self._unigrams(old_words) - cost
+                key = (lo + s, hi - e, new_words)
+                if key not in best or prior > best[key][0]:
+                    best[key] = (prior, cost)
+        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:RECUT_CANDIDATES]
+        return [Candidate(k, start, end, new_words, cost) for (start, end, new_words), (_, cost) in ranked]
+
+    def _makes_word(self, text: str, at: int, is_word: Callable[[str], bool]) -> bool:
+        """Whether a stretch of 2 to `MAX_SOUND_CHARS` characters of `text` holding position `at`
+        is a vocabulary word or a word of the tokenizer's dictionary."""
+        for start in range(max(0, at - MAX_SOUND_CHARS + 1), at + 1):
+            for end in range(max(at + 1, start + 2), min(len(text), start + MAX_SOUND_CHARS) + 1):
+                word = text[start:end]
+                if word in self.vocab.index or is_word(word):
+                    return True
+        return False
+
+    def _alike(self, char: str) -> List[str]:
+        """Characters that sound or look like `char` and that a correction may write (cached)."""
+        found = self._alike_chars.get(char)
+        if found is None:
+            chars = set(self.sounds.alike(char)) | set(self.glyphs.alike(char) if self.glyphs is not None else ())
+            found = sorted(c for c in chars if self.known is None or c in self.known)
+            self._alike_chars[char] = found
+        return found
+
+    def _unigrams(self, words: Sequence[str]) -> float:
+        """Context-free log-prob of `words`: unigrams, unknown words spelled out."""
+        vocab, total = self.vocab, 0.0
+        for word in words:
+            idx = vocab.index.get(word, UNK_ID)
+            total += vocab.unigram_logprobs[idx]
+            if idx == UNK_ID and self.spelling is not None:
+                total += self.spelling.logprob(word)
+        return total
 
     def _alike_words(self, word: str) -> List[int]:
         """Vocabulary words one character away from `word`; for a one-character word, the
@@ -288,8 +400,3 @@ class Corrector:
         found = set(self.neighbors.neighbors(word)) | set(self.sound_index.alike(word))
         found.discard(self.vocab.index.get(word, -1))
         return sorted(found)
-
-
-def _replace(ids: numpy.ndarray, start: int, end: int, word_id: int) -> numpy.ndarray:
-    """`ids` ([<s>, words…, </s>]) with word positions [start, end) replaced by one word."""
-    return numpy.concatenate([ids[: start + 1], [word_id], ids[end + 1 :]]).astype("int64")

@@ -7,7 +7,7 @@ sequences are right-padded (padding never reaches a position's output) and each 
 with its own generator, seeded from its text.
 """
 import functools
-from typing import TYPE_CHECKING, Callable, Dict, List, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy
 import torch
@@ -19,6 +19,7 @@ from ..pieces import Pieces, pieces_logprobs
 from ..sampling import make_generator
 from ..spelling import SpellingModel
 from ..vocab import UNK_ID
+from .correction import Segmenter
 from .fill import PoolLogprobs, context_features, precision
 from .states import predict_states
 from .substitutes import draw_substitutes, word_meanings
@@ -71,6 +72,7 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
     they are), so a sentence with two slips can come back clean."""
     dtype = lm.compute_dtype()
     corrector = lm.corrector()
+    segment = word_segmenter(lm.tokenizer)
     frozen: List[Set[int]] = [set() for _ in units]
     # per unit, what each position of its current words stands for: [start, end) of the original
     spans: List[List[Tuple[int, int]]] = [[(p, p + 1) for p in range(len(ws))] for ws in words]
@@ -81,8 +83,9 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
                 current,
                 current_words,
                 lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
-                lambda seqs: sequence_logprobs(lm, seqs),
+                lambda texts, given: text_logprobs(lm, texts, given),
                 frozen=[frozen[k] for k in active],
+                segment=segment,
             )
         # round 0 wrote to the units themselves; a later round's stand-ins map back to them
         for j, k in enumerate(active if round_ > 0 else ()):
@@ -92,8 +95,8 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
                 if odd is not None and (units[k].odd[start] is None or odd[0] > units[k].odd[start][0]):  # type: ignore[index]
                     for q in range(start, end):
                         units[k].odd[q] = odd  # type: ignore[index]
-            for start, end, text, gain in unit.edits:
-                units[k].edits.append((spans[k][start][0], spans[k][end - 1][1], text, gain))
+            for start, end, replacement, gain in unit.edits:
+                units[k].edits.append((spans[k][start][0], spans[k][end - 1][1], replacement, gain))
             units[k].edits.sort()
         changed = [(k, current[j], current_words[j]) for j, k in enumerate(active) if current[j].edits]
         if not changed or round_ + 1 == lm.odd_rounds:
@@ -102,14 +105,15 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
         active, current, current_words = [], [], []
         for k, unit, ws in changed:
             new_words, new_spans, new_frozen = [], [], set()
-            edits = {start: (end, text) for start, end, text, _ in unit.edits}
+            edits = {start: (end, replacement) for start, end, replacement, _ in unit.edits}
             p = 0
             while p < len(ws):
                 if p in edits:
-                    end, text = edits[p]
-                    new_frozen.add(len(new_words))
-                    new_words.append(text)
-                    new_spans.append((spans[k][p][0], spans[k][end - 1][1]))
+                    end, replacement = edits[p]
+                    for word in replacement:
+                        new_frozen.add(len(new_words))
+                        new_words.append(word)
+                        new_spans.append((spans[k][p][0], spans[k][end - 1][1]))
                     p = end
                 else:
                     if p in frozen[k]:
@@ -127,6 +131,34 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
         feats = context_features(
             module, current, both_sides=lm.has_fill_in, batch_tokens=lm.batch_tokens, compute_dtype=dtype, ops=lm.model.ops
         )
+
+
+def word_segmenter(tokenizer: Optional[Callable[[str], Doc]]) -> Optional[Segmenter]:
+    """The pipeline's tokenizer as a `Segmenter`, cuts remembered per text; None without a
+    tokenizer. spaCy's jieba tokenizer is asked through its segmenter: the same cut without
+    building a Doc (a correction cuts hundreds of variants of a sentence), and jieba's
+    dictionary tells which stretches it may cut as one word."""
+    if tokenizer is None:
+        return None
+    jieba_seg = getattr(tokenizer, "jieba_seg", None)
+    if getattr(tokenizer, "segmenter", None) == "jieba" and jieba_seg is not None:
+        frequency = getattr(jieba_seg, "get_FREQ", lambda word: None)
+
+        def cut(text: str) -> List[str]:
+            return [w for w in jieba_seg.cut(text, cut_all=False) if w.strip()]
+
+        def is_word(text: str) -> bool:
+            return bool(frequency(text))
+
+    else:
+
+        def cut(text: str) -> List[str]:
+            return [t.text for t in tokenizer(text) if not t.is_space]  # type: ignore[misc]
+
+        def is_word(text: str) -> bool:
+            return False
+
+    return Segmenter(functools.lru_cache(maxsize=65536)(cut), is_word)
 
 
 def score_forward(lm: "RNNLM", units: List[Unit], words: List[List[str]], draw: bool) -> None:
@@ -158,15 +190,20 @@ def unknown_word_logprobs(
     units: List[Unit],
     words: List[List[str]],
     score: Callable[[List[List[int]], List[List[int]]], List[Sequence[float]]],
+    given: Optional[Sequence[Dict[int, float]]] = None,
 ) -> None:
     """Each unknown word's log P_spell into `unit.spelling` and, where it has vocabulary pieces,
     its pieces path into `unit.pieces` (see spacy_rnnlm/pieces.py; `Unit.fold_pieces` adds them
     once P(<unk> | context) is known). `score` gives the forward log-probs of chosen predictions
-    of id sequences (one call for all units; see `chosen_logprobs`)."""
+    of id sequences (one call for all units; see `chosen_logprobs`). `given[k]`: unknown words
+    of unit k whose log Q is known already (by position), taken as they are."""
     splits: List[Dict[int, List[int]]] = []
-    for unit, ws in zip(units, words):
+    for k, (unit, ws) in enumerate(zip(units, words)):
         unit_splits = {}
         for pos in numpy.flatnonzero(unit.ids[1:-1] == UNK_ID).tolist():
+            if given is not None and pos in given[k]:
+                unit.spelling[pos] = given[k][pos]  # type: ignore[index]
+                continue
             unit.spelling[pos] = spelling.logprob(ws[pos])  # type: ignore[index]
             split = pieces.split(ws[pos])
             if split is not None:
@@ -207,13 +244,18 @@ def chosen_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]], wanted: Sequence
     return out
 
 
-def sequence_logprobs(lm: "RNNLM", seqs: List[numpy.ndarray]) -> List[float]:
-    """Closed-vocabulary forward log-prob of each id sequence (its words and its end)."""
-    totals = [0.0] * len(seqs)
-    for batch in length_batches(seqs, lm.batch_tokens):
-        output = lm.model.predict(LMBatch([seqs[i] for i in batch], compute_dtype=lm.compute_dtype()))
-        for j, i in enumerate(batch):
-            totals[i] = float(output.logprobs[j].sum())
+def text_logprobs(lm: "RNNLM", texts: List[List[str]], given: Optional[Sequence[Dict[int, float]]] = None) -> List[float]:
+    """Open-vocabulary forward log-prob of each word sequence (its words and its end; unknown
+    words through both of their paths, as `Doc._.lm_logprob` counts them). `given[k]`: log Q of
+    unknown words of text k known already (see `unknown_word_logprobs`)."""
+    units = [Unit(list(range(len(ws))), ids=encode(lm.lm_vocab, ws), spelling=[None] * len(ws)) for ws in texts]
+    if lm.spelling is not None:
+        unknown_word_logprobs(lm.spelling, lm.pieces(), units, texts, functools.partial(chosen_logprobs, lm), given)
+    score_forward(lm, units, texts, draw=False)
+    totals = []
+    for unit in units:
+        unit.fold_pieces()
+        totals.append(float(unit.logprobs.sum()) + sum(s for s in unit.spelling if s is not None))  # type: ignore[union-attr]
     return totals
 
 

@@ -28,8 +28,8 @@ class Unit:
     # (n, k) each: alternatives as vocabulary ids and their probabilities (any context)
     alt_ids: Optional[numpy.ndarray] = None
     alt_probs: Optional[numpy.ndarray] = None
-    # corrections: (start token pos, end token pos, replacement text, gain in nats), positions in the unit
-    edits: List[Tuple[int, int, str, float]] = field(default_factory=list)
+    # corrections: (start token pos, end token pos, replacement words, gain in nats), positions in the unit
+    edits: List[Tuple[int, int, Tuple[str, ...], float]] = field(default_factory=list)
     # (n,): for each word examined by the corrector, its best (gain, replacement); None if not examined
     odd: Optional[List[Optional[Tuple[float, str]]]] = None
     # (n, width): the words' contextual states, for listeners (see states.py); None unless asked for

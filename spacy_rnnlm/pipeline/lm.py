@@ -664,6 +664,7 @@ class RNNLM(ListenedTo, TrainablePipe):
                 threshold=self.odd_threshold,
                 variants=load_variants(),
                 rare_chars=self.odd_rare_chars,
+                spelling=self.spelling,
             )
             self._corrector = (settings, corrector)
         return self._corrector[1]
@@ -720,8 +721,8 @@ class RNNLM(ListenedTo, TrainablePipe):
                     if unit_odd is not None and unit_odd[pos] is not None:
                         odd[i] = [float(unit_odd[pos][0]), unit_odd[pos][1]]
                 ends.append([unit.token_ids[-1], logprobs[-1], unigrams[EOS_ID]])
-                for start, end, text, gain in unit.edits:
-                    edits.append([unit.token_ids[start], unit.token_ids[end - 1] + 1, text, float(gain)])
+                for start, end, replacement, gain in unit.edits:
+                    edits.append([unit.token_ids[start], unit.token_ids[end - 1] + 1, "".join(replacement), float(gain)])
             record = {
                 "logprob": logprob,
                 "unigram": unigram,

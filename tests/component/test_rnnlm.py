@@ -611,7 +611,7 @@ class _OneEditPerRound:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, units, words, fill_levels, score_sequences, frozen=None):
+    def __call__(self, units, words, fill_levels, score_texts, frozen=None, segment=None):
         from spacy_rnnlm.sounds import is_cjk
 
         self.calls.append([list(ws) for ws in words])
@@ -621,8 +621,8 @@ class _OneEditPerRound:
             if free:
                 p = free[0]
                 merge = p + 1 < len(ws) and is_cjk(ws[p + 1]) and p + 1 not in fixed
-                unit.edits = [(p, p + 2, "合并", 1.0)] if merge else [(p, p + 1, "改", 1.0)]
-                unit.odd[p] = (1.0, unit.edits[0][2])
+                unit.edits = [(p, p + 2, ("合并",), 1.0)] if merge else [(p, p + 1, ("改",), 1.0)]
+                unit.odd[p] = (1.0, unit.edits[0][2][0])
 
 
 @pytest.mark.parametrize("rounds", [1, 2, 3, 5])
