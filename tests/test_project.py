@@ -37,5 +37,11 @@ def test_project_smoke_workflow_packages_a_loadable_pipeline(tmp_path):
     # up to n_alternatives = 3 each; fewer where the min-p cut leaves fewer (医生, outside the
     # smoke vocabulary, gets its dictionary synonym 先生 with the synonym bonus, and nothing else)
     assert all(1 <= len(alts) <= 3 for alts in alternatives) and any(len(alts) == 3 for alts in alternatives)
+    # no junk draws: a content word (真棒 above all) never gets a function word or punctuation
+    from spacy_rnnlm.inference.substitutes import FUNCTION_WORDS
+
+    for word, alts in zip(["代码", "医生", "工作室", "真棒"], alternatives):
+        for alt, _ in alts:
+            assert alt not in FUNCTION_WORDS and any(c.isalnum() for c in alt), (word, alts)
     # the package carries the context vectors of the smoke-context-vectors step (forward states)
     assert vectors_kind == "context" and width == 48

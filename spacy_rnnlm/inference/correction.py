@@ -11,7 +11,8 @@ Per sentence (a unit):
      `costs[NEAR]` or `costs[OTHER]` nats by how alike the two characters sound (sounds.py),
      or `look_cost` if they look alike (glyphs.py) and that is cheaper; and vocabulary words
      that sound the same or nearly with up to `MAX_CHANGES` characters changed (户秃 → 糊涂, a
-     word typed by sound), each change paying its cost; never a change between two variant
+     word typed by sound), each change paying its cost, unless the word is one the tokenizer's
+     dictionary holds (垦丁 is a place, not 肯定 typed by sound); never a change between two variant
      forms of a character (variants.py), nor of a character that no vocabulary word holds (a
      rare word's: slips land on common characters);
      the fill-in head must prefer the candidate to the word by more than that cost, and the
@@ -292,8 +293,13 @@ class Corrector:
             # one word for one word: the fill-in head must prefer the candidate by more than the
             # change costs (both sides of the word agree it is a slip), the best go on
             scored = []
+            # a word the tokenizer's dictionary holds (垦丁) is not a word typed by sound
+            known_word = segment is not None and len(word) > 1 and segment.is_word(word)
             for j, idx in enumerate(alike[row]):
-                cost = self.cost(word, vocab.words[idx])
+                new = vocab.words[idx]
+                if known_word and sum(a != b for a, b in zip(word, new)) > 1:
+                    continue
+                cost = self.cost(word, new)
                 if cost is not None and fits[row][j] - cost > observed[row]:
                     scored.append((fits[row][j] - cost, idx, cost))
             for _, idx, cost in sorted(scored, reverse=True)[:n_candidates]:
