@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import spacy
 import srsly
+import torch.distributed as dist
 from spacy.cli.train import train as spacy_train
 from spacy.language import Language
 from thinc.api import Config
@@ -26,6 +27,7 @@ from thinc.api import Config
 from ..evaluation import evaluate_texts, find_rnnlm
 from ..vectors import CONTEXT, context_vectors
 from .corpus import corpus_files, read_texts, split_of
+from .distributed import process_group, train_in_group, under_torchrun
 from .grow import domain_counts, domain_words, grow
 
 MIN_TEXTS = 20
@@ -80,22 +82,66 @@ def adapt(
     replay: Optional[Path] = None,
     replay_share: float = 0.5,
     use_gpu: int = -1,
-) -> Dict[str, Any]:
+    timeout: int = 1800,
+) -> Optional[Dict[str, Any]]:
     """Fine-tune `base` on the texts of `texts_path`, its vocabulary grown by the texts' words
     seen at least `min_count` times (at most `max_new_words`, the most frequent; 0: no growth);
     returns the before/after figures. With `replay` (texts of the base's own domain), a
     `replay_share` of the training texts are drawn from it, so that the model does not forget
-    the base's domain while it learns the new one."""
+    the base's domain while it learns the new one.
+
+    Under torchrun (several processes) the training is data-parallel as `train-dist`'s
+    (training/distributed.py): process 0 grows the vocabulary and writes the config, all train
+    it, each on its shard of the texts, and process 0 writes the pipeline and the figures; the
+    other processes return None. `timeout`: seconds a process waits for the others."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, not {steps}")
+    if not 0.0 <= replay_share < 1.0:
+        raise ValueError(f"replay_share must be in [0, 1), not {replay_share}")
+    settings = dict(steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=eval_frequency)
+    settings.update(min_count=min_count, max_new_words=max_new_words, replay=replay, replay_share=replay_share)
+    output = Path(output)
+    if not under_torchrun():
+        plan = _prepare(base, texts_path, output, **settings)
+        spacy_train(plan["config"], output, use_gpu=use_gpu)
+        return _finish(plan, base, output, base_test)
+    with process_group(use_gpu, timeout) as gpu:
+        rank = dist.get_rank()
+        plans: List[Any] = [None]
+        if rank == 0:
+            try:
+                plans[0] = _prepare(base, texts_path, output, **settings)
+            except ValueError as err:  # the others must not wait for a plan that never comes
+                plans[0] = str(err)
+        dist.broadcast_object_list(plans, src=0)
+        if isinstance(plans[0], str):
+            raise ValueError(plans[0])
+        train_in_group(plans[0]["config"], output, use_gpu=gpu)
+        return _finish(plans[0], base, output, base_test) if rank == 0 else None
+
+
+def _prepare(
+    base: Union[str, Path],
+    texts_path: Path,
+    output: Path,
+    *,
+    steps: int,
+    learn_rate: float,
+    warmup: float,
+    eval_frequency: int,
+    min_count: int,
+    max_new_words: int,
+    replay: Optional[Path],
+    replay_share: float,
+) -> Dict[str, Any]:
+    """Split the texts, grow the base's vocabulary, write the grown base, the corpus and the
+    training config under `output`: what training and `_finish` need."""
     texts = list(read_texts(corpus_files(texts_path)))
     train, dev = split_texts(texts)
     if len(train) + len(dev) < MIN_TEXTS:
         raise ValueError(f"{texts_path} has {len(train) + len(dev)} distinct texts: adapting needs at least {MIN_TEXTS}")
     if not dev:
         dev = [train.pop()]
-    if not 0.0 <= replay_share < 1.0:
-        raise ValueError(f"replay_share must be in [0, 1), not {replay_share}")
     domain_train = list(train)
     if replay is not None and replay_share > 0:
         pool = list(read_texts(corpus_files(replay)))
@@ -107,7 +153,6 @@ def adapt(
     counts = domain_counts(nlp, domain_train, lm._annotators(nlp))
     new_words = domain_words(counts, lm.lm_vocab, min_count=min_count, max_new=max_new_words) if max_new_words > 0 else []
     grow(lm, new_words, counts)
-    output = Path(output)
     source = output / "base"  # the grown base is what the training config sources
     output.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(source)
@@ -121,19 +166,33 @@ def adapt(
     config["paths"]["dev"] = str(corpus / "dev.jsonl")
     config_path = output / "config.cfg"
     config.to_disk(config_path)
-    spacy_train(config_path, output, use_gpu=use_gpu)
-    if new_words and lm.cfg.get("static_vectors") == CONTEXT:
+    return {
+        "config": config_path,
+        "domain_train": domain_train,
+        "dev": dev,
+        "replay_texts": len(train) - len(domain_train),
+        "new_words": [w for w, _ in new_words],
+        "context_vectors": bool(new_words) and lm.cfg.get("static_vectors") == CONTEXT,
+        "steps": steps,
+        "learn_rate": learn_rate,
+    }
+
+
+def _finish(plan: Dict[str, Any], base: Union[str, Path], output: Path, base_test: Optional[Path]) -> Dict[str, Any]:
+    """Context vectors of the new words (when the base ships context vectors), then the before
+    and after figures, written to `adapt.json`."""
+    if plan["context_vectors"]:
         for folder in ("model-best", "model-last"):
             trained = spacy.load(output / folder)
-            context_vectors(trained, find_rnnlm(trained), domain_train, only_new=True)
+            context_vectors(trained, find_rnnlm(trained), plan["domain_train"], only_new=True)
             trained.to_disk(output / folder)
-    tests = {"domain_dev": dev}
+    tests = {"domain_dev": plan["dev"]}
     if base_test is not None:
         tests["base_test"] = list(read_texts(corpus_files(base_test)))
-    report: Dict[str, Any] = {"base": str(base), "train_texts": len(domain_train), "replay_texts": len(train) - len(domain_train)}
-    report.update(dev_texts=len(dev), steps=steps, learn_rate=learn_rate)
-    report["new_words"] = len(new_words)
-    report["new_words_examples"] = [w for w, _ in new_words[:20]]
+    report: Dict[str, Any] = {"base": str(base), "train_texts": len(plan["domain_train"]), "replay_texts": plan["replay_texts"]}
+    report.update(dev_texts=len(plan["dev"]), steps=plan["steps"], learn_rate=plan["learn_rate"])
+    report["new_words"] = len(plan["new_words"])
+    report["new_words_examples"] = plan["new_words"][:20]
     for label, model in (("before", base), ("after", output / "model-best")):
         scored = spacy.load(model)
         report[label] = {name: _figures(evaluate_texts(scored, rows)) for name, rows in tests.items()}

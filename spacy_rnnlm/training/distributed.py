@@ -71,9 +71,7 @@ def distributed_config(config: Config, rank: int) -> Config:
         training["patience"] = 0
     frozen = set(training.get("frozen_components", []))
     others = [
-        name
-        for name in config["nlp"]["pipeline"]
-        if name not in frozen and config["components"][name].get("factory") not in ("rnnlm", "sentencizer")
+        name for name in config["nlp"]["pipeline"] if name not in frozen and _factory_of(config, name) not in ("rnnlm", "sentencizer")
     ]
     if others:
         raise ValueError(
@@ -91,16 +89,11 @@ def distributed_config(config: Config, rank: int) -> Config:
     return config
 
 
-def train_distributed(
-    config_path: Path,
-    output_path: Optional[Path],
-    *,
-    overrides: Dict[str, Any] = {},
-    use_gpu: int = -1,
-    timeout: int = 1800,
-) -> None:
-    """Train the config in this torchrun worker (RANK, WORLD_SIZE, LOCAL_RANK and the rendezvous
-    come from torchrun's environment). `timeout`: seconds a collective waits for the other
+@contextlib.contextmanager
+def process_group(use_gpu: int = -1, timeout: int = 1800) -> Iterator[int]:
+    """Join torchrun's process group for the block (RANK, WORLD_SIZE, LOCAL_RANK and the
+    rendezvous come from torchrun's environment) and yield the GPU this process uses (`use_gpu`
+    plus the local rank; -1: CPU, gloo). `timeout`: seconds a collective waits for the other
     processes before failing (a process that died, or one stuck), so nothing hangs forever."""
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if use_gpu >= 0:
@@ -111,31 +104,68 @@ def train_distributed(
     backend = "nccl" if use_gpu >= 0 and torch.cuda.is_available() else "gloo"
     dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
     try:
-        rank = dist.get_rank()
-        quiet = contextlib.redirect_stdout(io.StringIO()) if rank > 0 else contextlib.nullcontext()
-        with quiet:
-            config = util.load_config(config_path, overrides=overrides, interpolate=False)
-            config = distributed_config(config, rank)
-            with sharded_examples():  # each process counts its shard; the counts are merged
-                nlp = init_nlp(config, use_gpu=use_gpu)
-            for name, proc in nlp.pipeline:
-                if getattr(proc, "is_initialized", False) and name not in config["training"].get("frozen_components", []):
-                    broadcast_parameters(torch_module(proc.model))
-            if rank == 0 and output_path is not None:
-                output_path.mkdir(parents=True, exist_ok=True)
-            sink = io.StringIO()
-            train(
-                nlp,
-                output_path if rank == 0 else None,
-                use_gpu=use_gpu,
-                stdout=sys.stdout if rank == 0 else sink,
-                stderr=sys.stderr if rank == 0 else sink,
-            )
-            # every process leaves together (process 0 may still be writing the model): tearing
-            # gloo down while a peer is mid-collective can abort it; a dead peer times out instead
-            dist.barrier()
+        yield use_gpu
     finally:
         dist.destroy_process_group()
+
+
+def _factory_of(config: Config, name: str) -> Optional[str]:
+    """The factory of component `name`: its block's, or for a component sourced from a pipeline
+    folder (`source = ...`, as `adapt` writes) the source's config's; None if unknown."""
+    block = config["components"][name]
+    if "factory" in block:
+        return block["factory"]
+    source = Path(str(block.get("source", "")))
+    if not (source / "config.cfg").exists():
+        return None
+    sourced = util.load_config(source / "config.cfg", interpolate=False)["components"].get(block.get("component", name), {})
+    return sourced.get("factory")
+
+
+def train_in_group(config_path: Path, output_path: Optional[Path], *, overrides: Dict[str, Any] = {}, use_gpu: int = -1) -> None:
+    """Train the config in this process of a joined group (see `process_group`): only process 0
+    evaluates and writes `output_path`."""
+    rank = dist.get_rank()
+    quiet = contextlib.redirect_stdout(io.StringIO()) if rank > 0 else contextlib.nullcontext()
+    with quiet:
+        config = util.load_config(config_path, overrides=overrides, interpolate=False)
+        config = distributed_config(config, rank)
+        with sharded_examples():  # each process counts its shard; the counts are merged
+            nlp = init_nlp(config, use_gpu=use_gpu)
+        for name, proc in nlp.pipeline:
+            if getattr(proc, "is_initialized", False) and name not in config["training"].get("frozen_components", []):
+                broadcast_parameters(torch_module(proc.model))
+        if rank == 0 and output_path is not None:
+            output_path.mkdir(parents=True, exist_ok=True)
+        sink = io.StringIO()
+        train(
+            nlp,
+            output_path if rank == 0 else None,
+            use_gpu=use_gpu,
+            stdout=sys.stdout if rank == 0 else sink,
+            stderr=sys.stderr if rank == 0 else sink,
+        )
+        # every process leaves together (process 0 may still be writing the model): tearing
+        # gloo down while a peer is mid-collective can abort it; a dead peer times out instead
+        dist.barrier()
+
+
+def train_distributed(
+    config_path: Path,
+    output_path: Optional[Path],
+    *,
+    overrides: Dict[str, Any] = {},
+    use_gpu: int = -1,
+    timeout: int = 1800,
+) -> None:
+    """Train the config in this torchrun worker (see `process_group` and `train_in_group`)."""
+    with process_group(use_gpu, timeout) as gpu:
+        train_in_group(config_path, output_path, overrides=overrides, use_gpu=gpu)
+
+
+def under_torchrun() -> bool:
+    """Whether this process is one of several torchrun workers."""
+    return "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

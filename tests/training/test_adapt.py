@@ -1,6 +1,9 @@
 """`spacy-rnnlm adapt`: a trained pipeline fine-tuned on a user's texts stays a normal pipeline
 with the base's vocabulary, and learns the new domain."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import spacy
@@ -110,3 +113,24 @@ def test_adapt_bad_input(trained_path, tmp_path):
     no_lm.to_disk(tmp_path / "no_lm")
     with pytest.raises(ValueError, match="rnnlm"):
         adapt(tmp_path / "no_lm", texts, tmp_path / "out2", steps=2)
+
+
+@pytest.mark.slow
+def test_adapt_under_torchrun_trains_data_parallel_and_only_process_zero_writes(trained_path, tmp_path):
+    """`spacy-rnnlm adapt` under torchrun (2 gloo processes): process 0 grows the vocabulary and
+    writes the config, both train it on their shards, one pipeline and one report come out."""
+    texts = tmp_path / "mine.txt"
+    texts.write_text("\n".join(DOMAIN * 2) + "\n", encoding="utf8")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "spacy_rnnlm"]
+    cmd += ["adapt", str(trained_path), str(texts), "--output", str(out), "--steps", "4", "--learn-rate", "0.01"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert log.count("Saved pipeline to output directory") == 1
+    assert log.count("new words (e.g.") == 1  # process 0 reports, the other returns quietly
+    report = json.loads((out / "adapt.json").read_text())
+    assert report["steps"] == 4 and report["new_words"] > 0
+    adapted = spacy.load(out / "model-best")
+    assert "火车票" in adapted.get_pipe("rnnlm").lm_vocab
+    assert adapted("请帮我订一张明天去上海的火车票。")._.lm_logprob is not None

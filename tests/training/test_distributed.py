@@ -50,6 +50,18 @@ def test_distributed_config_rejects_unsynchronized_components():
     distributed_config(config, rank=0)
 
 
+def test_distributed_config_reads_the_factory_of_a_sourced_component(trained_path):
+    """A component sourced from a pipeline folder (as `adapt` writes its config) is known by its
+    source's factory: the rnnlm may train, a sourced textcat-like other may not."""
+    config = smoke_config()
+    for name in config["nlp"]["pipeline"]:
+        config["components"][name] = {"source": str(trained_path)}
+    distributed_config(config, rank=0)
+    config["components"]["rnnlm"] = {"source": str(trained_path / "missing")}
+    with pytest.raises(ValueError, match="rnnlm"):
+        distributed_config(config, rank=0)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["text", "token cache"])
 def test_distributed_torchrun_two_processes_only_rank_zero_writes(tmp_path, shared_corpus, source):
