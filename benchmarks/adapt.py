@@ -52,7 +52,6 @@ def main() -> None:
     parser.add_argument("--learn-rate", type=float, default=0.002)
     parser.add_argument("--replay", type=Path, help="Base-domain texts mixed into the training texts (adapt's replay)")
     parser.add_argument("--replay-share", type=float, default=0.5)
-    parser.add_argument("--unfreeze-every", type=int, default=0, help="Gradual unfreezing: one more level every N steps (adapt's option)")
     parser.add_argument("--tag", default="", help="Suffix of the run names (variants)")
     parser.add_argument("--skip-default", action="store_true")
     parser.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / ".adapt")
@@ -71,8 +70,7 @@ def main() -> None:
         texts.write_text("\n".join(train[:n]) + "\n", encoding="utf8")
         start = time.perf_counter()
         out = args.workdir / f"adapted-{n}{args.tag}"
-        adapt(args.base, texts, out, steps=args.steps, learn_rate=args.learn_rate, replay=args.replay, replay_share=args.replay_share,
-              unfreeze_every=args.unfreeze_every)
+        adapt(args.base, texts, out, steps=args.steps, learn_rate=args.learn_rate, replay=args.replay, replay_share=args.replay_share)
         report[f"d_adapted_{n}{args.tag}"] = {"seconds": time.perf_counter() - start, **scores(out / "model-best", tests)}
         print(f"d adapted {n}{args.tag}", json.dumps(report[f"d_adapted_{n}{args.tag}"]))
     base_split = {name: list(srsly.read_jsonl(args.base_test.parent / f"{name}.jsonl")) for name in ("train", "dev")} if args.combined else {}

@@ -211,15 +211,13 @@ def adapt_cli(
     base_test: Optional[Path] = typer.Option(None, "--base-test", help="Texts of the base's own domain: scored before and after, to see what was traded", exists=True),
     replay: Optional[Path] = typer.Option(None, "--replay", help="Texts of the base's own domain mixed into training, against forgetting it", exists=True),
     replay_share: float = typer.Option(0.5, "--replay-share", help="Share of the training texts drawn from --replay"),
-    unfreeze_every: int = typer.Option(0, "--unfreeze-every", help="Gradual unfreezing: one more level of the model trains every N steps, the top first (0: all train from the start)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
 ):
     """Fine-tune a trained pipeline's rnnlm on your own texts (a dev slice is held out) instead of
     training from scratch; data-parallel when run under torchrun
     (python -m torch.distributed.run --standalone --nproc-per-node N -m spacy_rnnlm adapt ...)."""
     report = _run(commands.adapt, base, texts, output, steps=steps, learn_rate=learn_rate, min_count=min_count,
-                  max_new_words=max_new_words, base_test=base_test, replay=replay, replay_share=replay_share,
-                  unfreeze_every=unfreeze_every, use_gpu=gpu_id)
+                  max_new_words=max_new_words, base_test=base_test, replay=replay, replay_share=replay_share, use_gpu=gpu_id)
     if report is None:  # a torchrun process other than 0: process 0 reports
         return
     msg.info(f"{report['new_words']} new words (e.g. {' '.join(report['new_words_examples'][:8])})")

@@ -917,12 +917,10 @@ class RNNLM(ListenedTo, TrainablePipe):
         module = torch_module(self.model)
         params = [p for p in module.parameters() if p.requires_grad]
         # the torch optimizer (and its moments) belongs to one thinc optimizer and one module,
-        # compared by identity: an id() can be reused once an earlier optimizer is collected. It
-        # holds every parameter and steps those with a gradient: a frozen one (gradual unfreezing,
-        # training/unfreeze.py) joins the step when it is unfrozen
+        # compared by identity: an id() can be reused once an earlier optimizer is collected
         held = self._optimizer
         if held is None or held[0] is not sgd or held[1] is not module:
-            held = self._optimizer = (sgd, module, _torch_optimizer(sgd, list(module.parameters())))
+            held = self._optimizer = (sgd, module, _torch_optimizer(sgd, params))
         optimizer = held[2]
         for group in optimizer.param_groups:
             group["lr"] = float(sgd.learn_rate)

@@ -29,7 +29,6 @@ from ..vectors import CONTEXT, context_vectors
 from .corpus import corpus_files, read_texts, split_of
 from .distributed import process_group, train_in_group, under_torchrun
 from .grow import domain_counts, domain_words, grow
-from .unfreeze import make_gradual_unfreezing  # noqa: F401  (registers the callback adapt's config names)
 
 MIN_TEXTS = 20
 
@@ -42,9 +41,7 @@ def split_texts(texts: List[str]) -> Tuple[List[str], List[str]]:
     return train, dev
 
 
-def adapt_config(
-    nlp: Language, source: Union[str, Path], *, steps: int, learn_rate: float, warmup: float, eval_frequency: int, unfreeze_every: int = 0
-) -> Config:
+def adapt_config(nlp: Language, source: Union[str, Path], *, steps: int, learn_rate: float, warmup: float, eval_frequency: int) -> Config:
     """`nlp`'s config with every component sourced from `source` (where `nlp` is saved or
     installed) and the user's corpus and schedule in place (paths.train / paths.dev are filled in
     by `adapt`)."""
@@ -65,8 +62,6 @@ def adapt_config(
         "total_steps": steps,
         "initial_rate": learn_rate,
     }
-    if unfreeze_every > 0:  # ULMFiT's gradual unfreezing (training/unfreeze.py)
-        training["before_update"] = {"@callbacks": "spacy-rnnlm.gradual_unfreezing.v1", "every": unfreeze_every}
     config["initialize"]["components"] = {}  # sourced: nothing is built again
     config["initialize"]["vectors"] = str(source)  # the base's static vectors, as its components expect
     return config
@@ -86,7 +81,6 @@ def adapt(
     base_test: Optional[Path] = None,
     replay: Optional[Path] = None,
     replay_share: float = 0.5,
-    unfreeze_every: int = 0,
     use_gpu: int = -1,
     timeout: int = 1800,
 ) -> Optional[Dict[str, Any]]:
@@ -94,8 +88,7 @@ def adapt(
     seen at least `min_count` times (at most `max_new_words`, the most frequent; 0: no growth);
     returns the before/after figures. With `replay` (texts of the base's own domain), a
     `replay_share` of the training texts are drawn from it, so that the model does not forget
-    the base's domain while it learns the new one. `unfreeze_every` > 0: gradual unfreezing, one
-    more level of the model trains every so many steps, the top first (training/unfreeze.py).
+    the base's domain while it learns the new one.
 
     Under torchrun (several processes) the training is data-parallel as `train-dist`'s
     (training/distributed.py): process 0 grows the vocabulary and writes the config, all train
@@ -105,9 +98,7 @@ def adapt(
         raise ValueError(f"steps must be at least 1, not {steps}")
     if not 0.0 <= replay_share < 1.0:
         raise ValueError(f"replay_share must be in [0, 1), not {replay_share}")
-    if unfreeze_every < 0:
-        raise ValueError(f"unfreeze_every must be 0 (off) or more, not {unfreeze_every}")
-    settings = dict(steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=eval_frequency, unfreeze_every=unfreeze_every)
+    settings = dict(steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=eval_frequency)
     settings.update(min_count=min_count, max_new_words=max_new_words, replay=replay, replay_share=replay_share)
     output = Path(output)
     if not under_torchrun():
@@ -138,7 +129,6 @@ def _prepare(
     learn_rate: float,
     warmup: float,
     eval_frequency: int,
-    unfreeze_every: int,
     min_count: int,
     max_new_words: int,
     replay: Optional[Path],
@@ -166,9 +156,7 @@ def _prepare(
     source = output / "base"  # the grown base is what the training config sources
     output.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(source)
-    config = adapt_config(
-        nlp, source, steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=min(eval_frequency, steps), unfreeze_every=unfreeze_every
-    )
+    config = adapt_config(nlp, source, steps=steps, learn_rate=learn_rate, warmup=warmup, eval_frequency=min(eval_frequency, steps))
     corpus = output / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", train), ("dev", dev)):

@@ -35,9 +35,6 @@ def update_averages(sgd: Optimizer, key: Tuple[int, str], module: torch.nn.Modul
     if averages is None:
         sgd.averages[key] = {name: p.clone() for name, p in named}  # type: ignore[assignment]
         return
-    for name, p in named:  # a parameter unfrozen since (gradual unfreezing) starts from its value
-        if name not in averages:
-            averages[name] = p.clone()
     weight = 1.0 - min((1.0 + t) / (10.0 + t), MAX_DECAY)
     torch._foreach_lerp_([averages[name] for name, _ in named], [p for _, p in named], weight)
 
