@@ -13,7 +13,7 @@ from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.pytorch.adaptive_draws import head_logprobs
 from ..models.pytorch.lstm_lm import LSTMLanguageModel
 from ..models.wrapper import pad_sequences
-from .units import Unit, length_batches
+from .units import Unit, length_batches, read_units
 
 # Rows of full (rows, vocab) fill-in distributions computed at once: bounds memory.
 FULL_ROWS = 256
@@ -30,7 +30,12 @@ def context_features(
 ) -> List[torch.Tensor]:
     """Per unit, the softmax features of its words, (n_words, width): the fill-in head's with
     `both_sides` (a `BiLSTMLanguageModel`), else the forward LM's. Sets each unit's forward
-    `logprobs` from the same pass (numpy, (n_words + 1,))."""
+    `logprobs` from the same pass (numpy, (n_words + 1,)).
+
+    With `both_sides`, a unit with an unknown word whose pieces path is the more probable (see
+    `read_units`) is read again with that word as its pieces, as the forward score reads it:
+    its words' features are the fill-in head's from the states around each word's pieces (the
+    neighbours of 穿点 see 穿 点, not `<unk>`); its `logprobs` stay the word-level ones."""
     device = next(module.parameters()).device
     seqs = [unit.ids for unit in units]
     out: List[torch.Tensor] = [None] * len(units)  # type: ignore[list-item]
@@ -48,9 +53,43 @@ def context_features(
                     n = len(seqs[i]) - 1
                     units[i].logprobs = fwd_lps[j, :n].cpu().numpy()
                     out[i] = feats[j, : n - 1]
+            if both_sides:
+                _read_as_pieces(module, units, out, batch_tokens, compute_dtype, ops)
     finally:
         module.train(was_training)
     return out
+
+
+def _read_as_pieces(
+    module: BiLSTMLanguageModel,
+    units: Sequence[Unit],
+    out: List[torch.Tensor],
+    batch_tokens: int,
+    compute_dtype: Optional[torch.dtype],
+    ops,
+) -> None:
+    """Replace `out[i]` by the fill-in features of unit i read with its unknown words as pieces
+    where that changes what it reads (see `context_features`)."""
+    todo = [(i, *read_units(unit)) for i, unit in enumerate(units) if unit.splits]
+    todo = [(i, ids, spans) for i, ids, spans in todo if len(ids) != len(units[i].ids)]  # type: ignore[arg-type]
+    seqs = [ids for _, ids, _ in todo]
+    device = next(module.parameters()).device
+    for batch in length_batches(seqs, batch_tokens):
+        ids, targets = pad_sequences([seqs[b] for b in batch], ops)
+        with torch.autocast(device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
+            h_fwd, h_bwd, _ = module.both_sides(ids.to(device), targets.to(device))
+            lengths = (targets != module.pad_id).sum(1).tolist()
+            starts = [sum(lengths[:j]) for j in range(len(lengths))]
+            # a word's features: the forward state before its first piece, the backward state
+            # after its last one (position j's states: see BiLSTMLanguageModel.both_sides)
+            first = [starts[j] + a for j, b in enumerate(batch) for a, _ in todo[b][2]]
+            last = [starts[j] + e - 1 for j, b in enumerate(batch) for _, e in todo[b][2]]
+            feats = module.fill_features(h_fwd[torch.tensor(first, device=device)], h_bwd[torch.tensor(last, device=device)])
+        at = 0
+        for b in batch:
+            n = len(todo[b][2])
+            out[todo[b][0]] = feats[at : at + n].to(out[todo[b][0]].dtype)
+            at += n
 
 
 def precision(device: torch.device, compute_dtype: Optional[torch.dtype]) -> torch.autocast:

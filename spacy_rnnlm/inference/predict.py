@@ -212,6 +212,7 @@ def unknown_word_logprobs(
     composed = pieces_logprobs([unit.ids.tolist() for unit in units], splits, score)  # type: ignore[union-attr]
     for unit, unit_splits, unit_composed in zip(units, splits, composed):
         if unit_splits:
+            unit.splits = unit_splits
             unit.pieces = [None] * len(unit.spelling)  # type: ignore[arg-type]
             for pos, split in unit_splits.items():
                 unit.pieces[pos] = pieces.path_logprob(unit_composed.get(pos), len(split))

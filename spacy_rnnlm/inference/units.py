@@ -1,7 +1,7 @@
 """Units: the independently scored sequences of a doc (its sentences), their ids, and batching."""
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.attrs import IS_SPACE
@@ -25,6 +25,8 @@ class Unit:
     # (n,): unknown words' pieces-path log-probs (log λ π_k Π P(p_i | …)), None where they have
     # none; folded into `spelling` once `logprobs` (with P(<unk> | context)) are known
     pieces: Optional[List[Optional[float]]] = None
+    # unknown words' vocabulary pieces (ids, by position), where they have a split
+    splits: Optional[Dict[int, List[int]]] = None
     # (n, k) each: alternatives as vocabulary ids and their probabilities (any context)
     alt_ids: Optional[numpy.ndarray] = None
     alt_probs: Optional[numpy.ndarray] = None
@@ -46,6 +48,27 @@ class Unit:
             if path is not None:
                 self.spelling[pos] = Pieces.combine(self.spelling[pos], path, float(self.logprobs[pos]))  # type: ignore[arg-type]
         self.pieces = None
+
+
+def read_units(unit: Unit) -> Tuple[numpy.ndarray, List[Tuple[int, int]]]:
+    """The ids a network reads for `unit` when each unknown word whose pieces path is its more
+    probable one (more than spelling it out after `<unk>`) is read as its pieces (穿点 → 穿 点),
+    and for each word the [first, end) of its targets there. Needs `logprobs`, and the
+    unfolded `spelling` and `pieces`."""
+    ids = unit.ids.tolist()  # type: ignore[union-attr]
+    out, spans = [ids[0]], []
+    for pos, idx in enumerate(ids[1:-1]):
+        split = (unit.splits or {}).get(pos)
+        path = None if unit.pieces is None else unit.pieces[pos]
+        spelled = float(unit.logprobs[pos]) + (unit.spelling[pos] or 0.0) if unit.spelling is not None else None  # type: ignore[index]
+        first = len(out) - 1
+        if split and path is not None and spelled is not None and path > spelled:
+            out.extend(split)
+        else:
+            out.append(idx)
+        spans.append((first, len(out) - 1))
+    out.append(ids[-1])
+    return numpy.asarray(out, dtype="int64"), spans
 
 
 def sequence_units(doc: Doc) -> List[List[int]]:
