@@ -10,6 +10,8 @@ Sections, each timed in this run so ratios hold on a noisy machine:
   alone on the same texts; tokens/s, chars/s, sentences/s, and the model's achieved GFLOP/s;
 - training: `spacy train`'s own loop (`train_while_improving`) against a plain PyTorch loop that
   trains the same `nn.Module` on the same batches, already as tensors: tokens/s and the overhead;
+  and against pytorch/examples word_language_model's training step (its defaults, over the
+  same vocabulary), timed in this run;
   and the plain loop on fresh models of the same sizes: forward only, two directions with LSTM
   cells, two directions with GRU cells;
 - quality: test perplexity (unknown words as `<unk>`, as KenLM counts them with the same
@@ -43,7 +45,53 @@ from spacy_rnnlm.models.pytorch.lstm_lm import LSTMLanguageModel
 from spacy_rnnlm.models.wrapper import pad_sequences
 
 KENLM_TEST_PERPLEXITY = 219.0  # 5-gram KenLM on the train split, same vocabulary (issue 5)
-PYTORCH_EXAMPLES_TOKENS_PER_SECOND = 1300.0  # pytorch/examples word_language_model, 2 cores (issue 5)
+
+
+class ExamplesRNNModel(torch.nn.Module):
+    """pytorch/examples word_language_model's `RNNModel` with its defaults (LSTM, 2 layers of
+    200, embedding 200, dropout 0.2, a full softmax over the vocabulary): the reference step."""
+
+    def __init__(self, n_vocab: int, width: int = 200, layers: int = 2, dropout: float = 0.2):
+        super().__init__()
+        self.drop = torch.nn.Dropout(dropout)
+        self.encoder = torch.nn.Embedding(n_vocab, width)
+        self.rnn = torch.nn.LSTM(width, width, layers, dropout=dropout)
+        self.decoder = torch.nn.Linear(width, n_vocab)
+
+    def forward(self, ids: torch.Tensor, hidden):
+        output, hidden = self.rnn(self.drop(self.encoder(ids)), hidden)
+        return torch.log_softmax(self.decoder(self.drop(output)), dim=-1), hidden
+
+
+def pytorch_examples_tokens_per_second(n_vocab: int, steps: int = 20, bptt: int = 35, batch: int = 20) -> float:
+    """Training tokens/s of pytorch/examples word_language_model's step (its defaults: batch 20,
+    bptt 35, SGD at lr 20, gradient clipping 0.25, hidden state carried and detached, float32),
+    timed in this process over `n_vocab` words: the same-run reference of the training speed."""
+    torch.manual_seed(0)
+    model = ExamplesRNNModel(n_vocab).train()
+    data = torch.randint(0, n_vocab, (steps + 3, bptt + 1, batch))
+    hidden = None
+    criterion = torch.nn.NLLLoss()
+
+    def step(chunk: torch.Tensor) -> None:
+        nonlocal hidden
+        if hidden is not None:
+            hidden = tuple(h.detach() for h in hidden)
+        model.zero_grad()
+        output, hidden = model(chunk[:-1], hidden)
+        loss = criterion(output.view(-1, n_vocab), chunk[1:].reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(p.grad, alpha=-20.0)
+
+    for chunk in data[:3]:  # warm-up
+        step(chunk)
+    start = time.perf_counter()
+    for chunk in data[3:]:
+        step(chunk)
+    return steps * bptt * batch / (time.perf_counter() - start)
 
 
 def machine() -> Dict[str, Any]:
@@ -245,6 +293,7 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
     plain.load_state_dict(module.state_dict())
     dtype = lm.compute_dtype(training=True)
     plain_seconds = plain_training_seconds(plain, tensors, dtype)
+    reference = pytorch_examples_tokens_per_second(module.n_vocab)
     variants = {}
     if isinstance(module, BiLSTMLanguageModel):
         # the same sizes, fresh weights: the cost of the backward direction, and LSTM vs GRU cells
@@ -263,7 +312,8 @@ def bench_training(model_path: str, config_path: str, train_path: str, steps: in
         "spacy_loop_tokens_per_second": words / spacy_seconds,
         "plain_torch_tokens_per_second": words / plain_seconds,
         "overhead": spacy_seconds / plain_seconds - 1.0,
-        "vs_pytorch_examples": words / spacy_seconds / PYTORCH_EXAMPLES_TOKENS_PER_SECOND,
+        "pytorch_examples_tokens_per_second": reference,
+        "vs_pytorch_examples": words / spacy_seconds / reference,
         "plain_torch_tokens_per_second_by_architecture": variants,
     }
 
@@ -402,7 +452,7 @@ def table(r: Dict[str, Any]) -> str:
             )
         )
     rows += [
-        ("training, spaCy loop", f"{t['spacy_loop_tokens_per_second']:,.0f} tok/s ({t['vs_pytorch_examples']:.1f}x pytorch/examples), {t['model_gflops_spacy']:.1f} GFLOP/s"),
+        ("training, spaCy loop", f"{t['spacy_loop_tokens_per_second']:,.0f} tok/s ({t['vs_pytorch_examples']:.1f}x pytorch/examples, timed in this run: {t['pytorch_examples_tokens_per_second']:,.0f} tok/s), {t['model_gflops_spacy']:.1f} GFLOP/s"),
         ("training, plain torch loop", f"{t['plain_torch_tokens_per_second']:,.0f} tok/s, {t['model_gflops_plain']:.1f} GFLOP/s"),
         ("thinc/spaCy overhead", f"{100 * t['overhead']:.1f}%"),
     ]

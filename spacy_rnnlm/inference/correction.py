@@ -357,6 +357,8 @@ class Corrector:
                 while e < min(len(window), len(new)) - s and window[-1 - e] == new[-1 - e]:
                     e += 1
                 old_words, new_words = window[s : len(window) - e], tuple(new[s : len(new) - e])
+                if not all(w in self.vocab.index or segment.is_word(w) for w in new_words):
+                    continue  # a correction writes words: not a new unknown one (修西底 → 修昔底)
                 prior = self._unigrams(new_words) - self._unigrams(old_words) - cost
                 key = (lo + s, hi - e, new_words)
                 if key not in best or prior > best[key][0]:
