@@ -14,7 +14,8 @@ Per sentence (a unit):
      word typed by sound), each change paying its cost, unless the word is one the tokenizer's
      dictionary holds (垦丁 is a place, not 肯定 typed by sound); never a change between two variant
      forms of a character (variants.py), nor of a character that no vocabulary word holds (a
-     rare word's: slips land on common characters);
+     rare word's: slips land on common characters); no candidate of any kind swaps a word for
+     a regional form of it (甚么 → 什么);
      the fill-in head must prefer the candidate to the word by more than that cost, and the
      `n_candidates` best by fill-in log-prob less cost go on;
    - the word merged with its left or right neighbour, replaced by a vocabulary word one
@@ -228,6 +229,8 @@ class Corrector:
         unique = []
         for c in cands:
             key = (c.unit, c.start, c.end, c.words)
+            if self.variants is not None and self.variants.is_variant_change("".join(words[c.unit][c.start : c.end]), "".join(c.words)):
+                continue  # a regional form of the same word (甚么 / 什么) is not a slip
             if key not in seen and not any(p in frozen[c.unit] for p in range(c.start, c.end)):
                 seen.add(key)
                 unique.append(c)

@@ -91,3 +91,18 @@ def test_change_cost_never_changes_a_character_no_vocabulary_word_holds():
     assert change_cost("湍急", "着急", sounds, costs) is not None
     assert change_cost("湍急", "着急", sounds, costs, known=set("着急")) is None  # 湍: a rare word's
     assert change_cost("看急", "着急", sounds, costs, known=set("看着急")) is not None
+
+
+def test_regional_word_forms_are_never_a_correction():
+    """甚么 / 什么 and 义大利 / 意大利 are one word's regional forms (OpenCC's Taiwan phrase
+    tables): a change from one to the other, inside a longer stretch too, is no correction; a
+    slip next to such a word still is."""
+    from spacy_rnnlm.variants import Variants, load_variants
+
+    table = load_variants()
+    assert table.is_variant_change("甚么", "什么") and table.is_variant_change("你在做甚么", "你在做什么")
+    assert table.is_variant_change("义大利", "意大利")
+    assert not table.is_variant_change("公圆", "公园") and not table.is_variant_change("甚么", "甚么")
+    toy = Variants([], [("甚么", "什么")])
+    assert not toy.is_variant_change("甚么事", "什么是")  # 事 → 是 is a change of its own
+    assert not toy.is_variant_change("甚么", "什")  # lengths differ
