@@ -23,7 +23,7 @@ Per sentence (a unit):
      cuts the text: 正策 → 正/策): the `MERGED_CANDIDATES` cheapest;
    - with the pipeline's tokenizer at hand, any one character of the word replaced by a
      sound-alike or look-alike character, and the word with its neighbours cut again by that
-     tokenizer: a slip that changed the cut (户秃 → 糊涂) or that sits inside a word the
+     tokenizer: a slip that changed the cut (以起 → 一起) or that sits inside a word the
      vocabulary lacks (毅志力 → 意志力, 爬三 → 爬山) is reachable. Each such change is ranked by
      the unigram log-prob it gains (open vocabulary: unknown words spelled out) less its cost,
      and the `RECUT_CANDIDATES` best go on.
@@ -213,9 +213,10 @@ class Corrector:
         the fill-in log-probs of (unit, position) pairs; `score_texts(texts, given)` the forward
         open-vocabulary log-prob of word sequences, taking the log Q of the unknown words in
         `given` (by position) as they are: a candidate's unchanged unknown words keep their
-        sentence's (the pieces path is read again only for the words that changed); `frozen[k]`, positions of unit k that are neither examined
-        nor changed (corrections of an earlier round); `segment`, the pipeline's tokenizer (see
-        `Segmenter`), for candidates that change how the text is cut (none without it)."""
+        sentence's (the pieces path is read again only for the words that changed);
+        `frozen[k]`, positions of unit k that are neither examined nor changed (corrections of
+        an earlier round); `segment`, the pipeline's tokenizer (see `Segmenter`), for candidates
+        that change how the text is cut (none without it)."""
         frozen = frozen or [set() for _ in units]
         checked = [(k, p) for k, ws in enumerate(words) for p, w in enumerate(ws) if is_cjk(w) and p not in frozen[k]]
         for unit in units:
