@@ -403,8 +403,7 @@ class Corrector:
         """Vocabulary words one character away from `word`; for a one-character word, the
         characters that sound or look alike (any one-character word is a neighbour of any other)."""
         if len(word) == 1:
-            chars = set(self.sounds.alike(word)) | set(self.glyphs.alike(word) if self.glyphs is not None else ())
-            return sorted(self.vocab.index[c] for c in chars if c in self.vocab.index)
+            return sorted(self.vocab.index[c] for c in self._alike(word) if c in self.vocab.index)
         return self._several_away(word)
 
     def _several_away(self, word: str) -> List[int]:

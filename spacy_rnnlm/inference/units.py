@@ -56,19 +56,22 @@ def read_units(unit: Unit) -> Tuple[numpy.ndarray, List[Tuple[int, int]]]:
     and for each word the [first, end) of its targets there. Needs `logprobs`, and the
     unfolded `spelling` and `pieces`."""
     ids = unit.ids.tolist()  # type: ignore[union-attr]
+    splits = unit.splits or {}
     out, spans = [ids[0]], []
     for pos, idx in enumerate(ids[1:-1]):
-        split = (unit.splits or {}).get(pos)
-        path = None if unit.pieces is None else unit.pieces[pos]
-        spelled = float(unit.logprobs[pos]) + (unit.spelling[pos] or 0.0) if unit.spelling is not None else None  # type: ignore[index]
         first = len(out) - 1
-        if split and path is not None and spelled is not None and path > spelled:
-            out.extend(split)
-        else:
-            out.append(idx)
+        out.extend(splits[pos] if pos in splits and _pieces_win(unit, pos) else [idx])
         spans.append((first, len(out) - 1))
     out.append(ids[-1])
     return numpy.asarray(out, dtype="int64"), spans
+
+
+def _pieces_win(unit: Unit, pos: int) -> bool:
+    """Whether unknown word `pos`'s pieces path is more probable than `<unk>` spelled out."""
+    path = None if unit.pieces is None else unit.pieces[pos]
+    if path is None or unit.spelling is None or unit.logprobs is None:
+        return False
+    return path > float(unit.logprobs[pos]) + (unit.spelling[pos] or 0.0)
 
 
 def sequence_units(doc: Doc) -> List[List[int]]:
