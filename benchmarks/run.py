@@ -43,6 +43,7 @@ from spacy_rnnlm.models.architectures import torch_module
 from spacy_rnnlm.models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from spacy_rnnlm.models.pytorch.lstm_lm import LSTMLanguageModel
 from spacy_rnnlm.models.wrapper import pad_sequences
+from spacy_rnnlm.training.sequences import length_groups
 
 KENLM_TEST_PERPLEXITY = 219.0  # 5-gram KenLM on the train split, same vocabulary (issue 5)
 
@@ -322,7 +323,7 @@ def padded_batch(lm, docs: List[Any]) -> Any:
     """One batch of `docs` as the plain loop takes it: the component's training windows,
     length-sorted and padded, their length groups, and the number of predicted words."""
     windows = sorted(lm._training_windows(Example(doc, doc) for doc in docs), key=len)
-    sizes = [len(g) for g in lm._length_groups([len(w) for w in windows])]
+    sizes = [len(g) for g in length_groups([len(w) for w in windows], lm.batch_tokens, lm.length_ratio)]
     ids, tgt = pad_sequences(windows, lm.model.ops)
     return ids, tgt, sizes, sum(len(w) - 1 for w in windows)
 

@@ -60,10 +60,11 @@ def read_texts(path: Path, split: Optional[str] = None, limit: int = 0) -> List[
 
 def fit(nlp, texts: List[str]) -> Dict[str, Any]:
     lm = find_rnnlm(nlp)
-    saved = (lm.n_alternatives, lm.detect_odd, lm.pieces_weight, lm.pieces_continue, lm._pieces)
+    tables = lm.inference().tables  # the recorder takes the place of their pieces reader
+    saved = (lm.n_alternatives, lm.detect_odd, lm.pieces_weight, lm.pieces_continue, tables._pieces)
     recorder = _Recorder(lm.lm_vocab)
     lm.n_alternatives, lm.detect_odd = 0, False
-    lm.pieces_weight, lm.pieces_continue, lm._pieces = recorder.weight, recorder.cont, recorder
+    lm.pieces_weight, lm.pieces_continue, tables._pieces = recorder.weight, recorder.cont, recorder
     rows = []  # per unknown word: (log P(<unk> | h), log P_spell, pieces log-prob or None, k)
     try:
         logprob, chars = 0.0, 0
@@ -77,7 +78,7 @@ def fit(nlp, texts: List[str]) -> Dict[str, Any]:
                     split = recorder.rows.popleft() if recorder.split(doc[i].text) is not None else (None, 0)
                     rows.append((scores["logprob"][i] - spelled, spelled) + split)
     finally:
-        lm.n_alternatives, lm.detect_odd, lm.pieces_weight, lm.pieces_continue, lm._pieces = saved
+        lm.n_alternatives, lm.detect_odd, lm.pieces_weight, lm.pieces_continue, tables._pieces = saved
     assert not recorder.rows, "the recorded pieces paths do not match the scored unknown words"
 
     def bits_per_char(weight: float, cont: float) -> float:

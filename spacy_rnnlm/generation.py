@@ -20,7 +20,7 @@ from .sampling import (
     make_generator,
 )
 from .errors import Errors
-from .vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from .vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, LMVocab
 
 _WORDLIKE = re.compile(r"[A-Za-z0-9]")
 
@@ -90,3 +90,43 @@ def sample_continuations(
     finally:
         module.train(was_training)
     return samples
+
+
+def generate(
+    module: LSTMLanguageModel,
+    vocab: LMVocab,
+    words: Sequence[str],
+    *,
+    after: str = "",
+    max_new_tokens: int = 50,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: Optional[int] = None,
+    n: int = 1,
+    stop_at_sentence_end: bool = True,
+) -> List[str]:
+    """Continue the segmented prompt `words` by sampling from the model, word by word.
+
+    after (str): The prompt's text (continuations are joined to it as Chinese is written).
+    max_new_tokens (int): At most this many words per continuation.
+    temperature (float): > 1 flattens the distribution, < 1 sharpens it, 0 = always the most likely word.
+    top_k (int): Sample only among the k most likely words (0 = all).
+    top_p (float): Sample only among the most likely words holding this much probability (1 = all).
+    seed (Optional[int]): Same seed, same text; None = a fresh draw each call.
+    n (int): Number of continuations, drawn as one batch.
+    stop_at_sentence_end (bool): End a continuation when the model ends the sentence.
+    RETURNS (List[str]): The `n` continuations (without the prompt).
+    """
+    samples = sample_continuations(
+        module,
+        [BOS_ID] + vocab.encode(words),
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+        n=n,
+        stop_at_sentence_end=stop_at_sentence_end,
+    )
+    return [join_words([vocab.words[i] for i in sample], after=after) for sample in samples]

@@ -34,11 +34,13 @@ Per sentence (a unit):
 4. *Edits.* Candidates whose gain exceeds `threshold` are applied, best first, never two that
    overlap. A sentence with no such candidate is left exactly as it is.
 """
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import AbstractSet, Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import torch
+from spacy.tokens import Doc
 
 from ..glyphs import Glyphs
 from ..sounds import OTHER, Sounds, is_cjk
@@ -411,3 +413,31 @@ class Corrector:
         found = set(self.neighbors.neighbors(word)) | set(self.sound_index.alike(word))
         found.discard(self.vocab.index.get(word, -1))
         return sorted(found)
+
+
+def word_segmenter(tokenizer: Optional[Callable[[str], Doc]]) -> Optional[Segmenter]:
+    """The pipeline's tokenizer as a `Segmenter`, cuts remembered per text; None without a
+    tokenizer. spaCy's jieba tokenizer is asked through its segmenter: the same cut without
+    building a Doc (a correction cuts hundreds of variants of a sentence), and jieba's
+    dictionary tells which stretches it may cut as one word."""
+    if tokenizer is None:
+        return None
+    jieba_seg = getattr(tokenizer, "jieba_seg", None)
+    if getattr(tokenizer, "segmenter", None) == "jieba" and jieba_seg is not None:
+        frequency = getattr(jieba_seg, "get_FREQ", lambda word: None)
+
+        def cut(text: str) -> List[str]:
+            return [w for w in jieba_seg.cut(text, cut_all=False) if w.strip()]
+
+        def is_word(text: str) -> bool:
+            return bool(frequency(text))
+
+    else:
+
+        def cut(text: str) -> List[str]:
+            return [t.text for t in tokenizer(text) if not t.is_space]  # type: ignore[misc]
+
+        def is_word(text: str) -> bool:
+            return False
+
+    return Segmenter(functools.lru_cache(maxsize=65536)(cut), is_word)

@@ -1,38 +1,34 @@
 """Prediction for the `rnnlm` component: docs → units → forward scores, substitutes, corrections.
 
-Reads the component's settings at call time (they may be changed after loading) and returns plain
-`Unit` records; the component writes them to the docs. Only the forward LM runs unless
+Given a `Context` (the network, the vocabulary's tables and the call's settings; see context.py)
+and returns plain `Unit` records; the component writes them to the docs. Only the forward LM runs unless
 substitutes or correction need the context features, or listeners the token states. Results do not depend on the batch:
 sequences are right-padded (padding never reaches a position's output) and each sentence draws
 with its own generator, seeded from its text.
 """
 import functools
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy
 import torch
 from spacy.tokens import Doc
 
-from ..models.architectures import torch_module
 from ..models.wrapper import LMBatch, pad_sequences
 from ..pieces import Pieces, pieces_logprobs
 from ..sampling import make_generator
 from ..spelling import SpellingModel
 from ..vocab import UNK_ID
-from .correction import Segmenter
+from .context import Context
 from .fill import PoolLogprobs, context_features, precision
 from .states import predict_states
 from .substitutes import draw_substitutes, word_meanings
 from .units import Unit, encode, length_batches, sequence_units, unit_seed
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline.lm import RNNLM
 
-
-def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> List[List[Unit]]:
+def predict_units(ctx: Context, docs: Sequence[Doc], states: bool = False) -> List[List[Unit]]:
     """The scored units of each doc, with alternatives and corrections as configured, and with
     `states` their words' token states (for listeners)."""
-    vocab = lm.lm_vocab
+    settings = ctx.settings
     per_doc = [[Unit(unit) for unit in sequence_units(doc)] for doc in docs]
     units, words = [], []
     for doc, doc_units in zip(docs, per_doc):
@@ -41,49 +37,50 @@ def predict_units(lm: "RNNLM", docs: Sequence[Doc], states: bool = False) -> Lis
             units.append(unit)
             words.append([texts[i] for i in unit.token_ids])
     for unit, ws in zip(units, words):
-        unit.ids = encode(vocab, ws)
+        unit.ids = encode(ctx.vocab, ws)
         unit.spelling = [None] * len(ws)
-    if lm.spelling is not None:
-        unknown_word_logprobs(lm.spelling, lm.pieces(), units, words, functools.partial(chosen_logprobs, lm))
-    module = torch_module(lm.model)
+    if ctx.spelling is not None:
+        unknown_word_logprobs(ctx.spelling, ctx.pieces, units, words, functools.partial(chosen_logprobs, ctx))
+    module, ops = ctx.module, ctx.model.ops
     if states:
-        predict_states(module, units, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops)
-    both_sides = lm.has_fill_in
-    substitutes = lm.n_alternatives > 0 and lm.alternatives_context == "both" and both_sides
-    if not (substitutes or lm.detect_odd):
-        if not states or lm.n_alternatives > 0:  # the states' pass has scored the units already
-            score_forward(lm, units, words, draw=lm.n_alternatives > 0)
+        predict_states(module, units, batch_tokens=settings.batch_tokens, compute_dtype=settings.compute_dtype, ops=ops)
+    both_sides = ctx.has_fill_in
+    substitutes = settings.n_alternatives > 0 and settings.alternatives_context == "both" and both_sides
+    if not (substitutes or settings.detect_odd):
+        if not states or settings.n_alternatives > 0:  # the states' pass has scored the units already
+            score_forward(ctx, units, words, draw=settings.n_alternatives > 0)
         return per_doc
     feats = context_features(
-        module, units, both_sides=both_sides, batch_tokens=lm.batch_tokens, compute_dtype=lm.compute_dtype(), ops=lm.model.ops
+        module, units, both_sides=both_sides, batch_tokens=settings.batch_tokens, compute_dtype=settings.compute_dtype, ops=ops
     )
-    if lm.n_alternatives and not substitutes:
-        score_forward(lm, units, words, draw=True)  # "left": continuations
+    if settings.n_alternatives and not substitutes:
+        score_forward(ctx, units, words, draw=True)  # "left": continuations
     if substitutes:
-        _substitutes(lm, module, units, words, feats)
-    if lm.detect_odd:
-        correct_units(lm, module, units, words, feats)
+        _substitutes(ctx, module, units, words, feats)
+    if settings.detect_odd:
+        correct_units(ctx, module, units, words, feats)
     return per_doc
 
 
-def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+def correct_units(ctx: Context, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
     """Corrections of each unit, in up to `odd_rounds` rounds: a sentence corrected in one round
     is rescored with its corrections in place and looked at again (its corrected words stay as
     they are), so a sentence with two slips can come back clean."""
-    dtype = lm.compute_dtype()
-    corrector = lm.corrector()
-    segment = word_segmenter(lm.tokenizer)
+    dtype = ctx.settings.compute_dtype
+    corrector, segment = ctx.corrector, ctx.segmenter
+    if corrector is None:
+        raise ValueError("correct_units needs a Context with a corrector (detect_odd)")
     frozen: List[Set[int]] = [set() for _ in units]
     # per unit, what each position of its current words stands for: [start, end) of the original
     spans: List[List[Tuple[int, int]]] = [[(p, p + 1) for p in range(len(ws))] for ws in words]
     current, current_words, active = list(units), list(words), list(range(len(units)))
-    for round_ in range(lm.odd_rounds):
+    for round_ in range(ctx.settings.odd_rounds):
         with torch.inference_mode(), precision(next(module.parameters()).device, dtype):
             corrector(
                 current,
                 current_words,
                 lambda pairs: PoolLogprobs(module, torch.stack([feats[k][p] for k, p in pairs]), dtype),
-                lambda texts, given: text_logprobs(lm, texts, given),
+                lambda texts, given: text_logprobs(ctx, texts, given),
                 frozen=[frozen[k] for k in active],
                 segment=segment,
             )
@@ -99,7 +96,7 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
                 units[k].edits.append((spans[k][start][0], spans[k][end - 1][1], replacement, gain))
             units[k].edits.sort()
         changed = [(k, current[j], current_words[j]) for j, k in enumerate(active) if current[j].edits]
-        if not changed or round_ + 1 == lm.odd_rounds:
+        if not changed or round_ + 1 == ctx.settings.odd_rounds:
             break
         # the next round: the changed units with their corrections in place
         active, current, current_words = [], [], []
@@ -121,59 +118,31 @@ def correct_units(lm: "RNNLM", module, units: List[Unit], words: List[List[str]]
                     new_words.append(ws[p])
                     new_spans.append(spans[k][p])
                     p += 1
-            shadow = Unit(list(range(len(new_words))), ids=encode(lm.lm_vocab, new_words), spelling=[None] * len(new_words))
+            shadow = Unit(list(range(len(new_words))), ids=encode(ctx.vocab, new_words), spelling=[None] * len(new_words))
             active.append(k)
             current.append(shadow)
             current_words.append(new_words)
             spans[k], frozen[k] = new_spans, new_frozen
-        if lm.spelling is not None:
-            unknown_word_logprobs(lm.spelling, lm.pieces(), current, current_words, functools.partial(chosen_logprobs, lm))
+        if ctx.spelling is not None:
+            unknown_word_logprobs(ctx.spelling, ctx.pieces, current, current_words, functools.partial(chosen_logprobs, ctx))
         feats = context_features(
-            module, current, both_sides=lm.has_fill_in, batch_tokens=lm.batch_tokens, compute_dtype=dtype, ops=lm.model.ops
+            module, current, both_sides=ctx.has_fill_in, batch_tokens=ctx.settings.batch_tokens, compute_dtype=dtype, ops=ctx.model.ops
         )
 
 
-def word_segmenter(tokenizer: Optional[Callable[[str], Doc]]) -> Optional[Segmenter]:
-    """The pipeline's tokenizer as a `Segmenter`, cuts remembered per text; None without a
-    tokenizer. spaCy's jieba tokenizer is asked through its segmenter: the same cut without
-    building a Doc (a correction cuts hundreds of variants of a sentence), and jieba's
-    dictionary tells which stretches it may cut as one word."""
-    if tokenizer is None:
-        return None
-    jieba_seg = getattr(tokenizer, "jieba_seg", None)
-    if getattr(tokenizer, "segmenter", None) == "jieba" and jieba_seg is not None:
-        frequency = getattr(jieba_seg, "get_FREQ", lambda word: None)
-
-        def cut(text: str) -> List[str]:
-            return [w for w in jieba_seg.cut(text, cut_all=False) if w.strip()]
-
-        def is_word(text: str) -> bool:
-            return bool(frequency(text))
-
-    else:
-
-        def cut(text: str) -> List[str]:
-            return [t.text for t in tokenizer(text) if not t.is_space]  # type: ignore[misc]
-
-        def is_word(text: str) -> bool:
-            return False
-
-    return Segmenter(functools.lru_cache(maxsize=65536)(cut), is_word)
-
-
-def score_forward(lm: "RNNLM", units: List[Unit], words: List[List[str]], draw: bool) -> None:
+def score_forward(ctx: Context, units: List[Unit], words: List[List[str]], draw: bool) -> None:
     """Forward log-probs of each unit through the thinc model; with `draw`, left-context
     alternatives drawn exactly from P(w | w<t) (through the adaptive softmax's levels)."""
     seqs = [unit.ids for unit in units]
-    ops = lm.model.ops
-    for batch in length_batches(seqs, lm.batch_tokens):
-        output = lm.model.predict(
+    ops = ctx.model.ops
+    for batch in length_batches(seqs, ctx.settings.batch_tokens):
+        output = ctx.model.predict(
             LMBatch(
                 [seqs[i] for i in batch],
-                n_samples=lm.n_alternatives if draw else 0,
-                temperature=lm.temperature,
-                seeds=[unit_seed(lm.seed, words[i]) for i in batch],
-                compute_dtype=lm.compute_dtype(),
+                n_samples=ctx.settings.n_alternatives if draw else 0,
+                temperature=ctx.settings.temperature,
+                seeds=[unit_seed(ctx.settings.seed, words[i]) for i in batch],
+                compute_dtype=ctx.settings.compute_dtype,
             )
         )
         for j, i in enumerate(batch):
@@ -218,20 +187,20 @@ def unknown_word_logprobs(
                 unit.pieces[pos] = pieces.path_logprob(unit_composed.get(pos), len(split))
 
 
-def chosen_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]], wanted: Sequence[Sequence[int]]) -> List[List[float]]:
+def chosen_logprobs(ctx: Context, seqs: Sequence[Sequence[int]], wanted: Sequence[Sequence[int]]) -> List[List[float]]:
     """Forward log-probs of the predictions `wanted[i]` (indices) of each id sequence `seqs[i]`:
     the LSTM runs over the whole sequence, the softmax only where asked (the pieces of unknown
     words are a few of a sentence's positions)."""
-    module = torch_module(lm.model)
+    module = ctx.module
     device = next(module.parameters()).device
-    dtype = lm.compute_dtype()
+    dtype = ctx.settings.compute_dtype
     out: List[List[float]] = [[] for _ in seqs]
     was_training = module.training
     module.eval()
     try:
         with torch.inference_mode(), precision(device, dtype):
-            for batch in length_batches(seqs, lm.batch_tokens):
-                ids, targets = pad_sequences([numpy.asarray(seqs[i], dtype="int64") for i in batch], lm.model.ops)
+            for batch in length_batches(seqs, ctx.settings.batch_tokens):
+                ids, targets = pad_sequences([numpy.asarray(seqs[i], dtype="int64") for i in batch], ctx.model.ops)
                 h, _ = module.hidden(ids.to(device))
                 rows = torch.tensor([j for j, i in enumerate(batch) for _ in wanted[i]], dtype=torch.long)
                 cols = torch.tensor([c for i in batch for c in wanted[i]], dtype=torch.long)
@@ -245,14 +214,14 @@ def chosen_logprobs(lm: "RNNLM", seqs: Sequence[Sequence[int]], wanted: Sequence
     return out
 
 
-def text_logprobs(lm: "RNNLM", texts: List[List[str]], given: Optional[Sequence[Dict[int, float]]] = None) -> List[float]:
+def text_logprobs(ctx: Context, texts: List[List[str]], given: Optional[Sequence[Dict[int, float]]] = None) -> List[float]:
     """Open-vocabulary forward log-prob of each word sequence (its words and its end; unknown
     words through both of their paths, as `Doc._.lm_logprob` counts them). `given[k]`: log Q of
     unknown words of text k known already (see `unknown_word_logprobs`)."""
-    units = [Unit(list(range(len(ws))), ids=encode(lm.lm_vocab, ws), spelling=[None] * len(ws)) for ws in texts]
-    if lm.spelling is not None:
-        unknown_word_logprobs(lm.spelling, lm.pieces(), units, texts, functools.partial(chosen_logprobs, lm), given)
-    score_forward(lm, units, texts, draw=False)
+    units = [Unit(list(range(len(ws))), ids=encode(ctx.vocab, ws), spelling=[None] * len(ws)) for ws in texts]
+    if ctx.spelling is not None:
+        unknown_word_logprobs(ctx.spelling, ctx.pieces, units, texts, functools.partial(chosen_logprobs, ctx), given)
+    score_forward(ctx, units, texts, draw=False)
     totals = []
     for unit in units:
         unit.fold_pieces()
@@ -260,7 +229,7 @@ def text_logprobs(lm: "RNNLM", texts: List[List[str]], given: Optional[Sequence[
     return totals
 
 
-def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+def _substitutes(ctx: Context, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
     """Substitutes from both sides for every word (see substitutes.py)."""
     if not units:
         return
@@ -268,27 +237,27 @@ def _substitutes(lm: "RNNLM", module, units: List[Unit], words: List[List[str]],
     flat_ids = numpy.concatenate([unit.ids[1:-1] for unit in units])
     originals = torch.as_tensor(flat_ids, device=device)
     flat_words = [w for ws in words for w in ws]
-    meanings, parts = word_meanings(module, flat_ids.tolist(), flat_words, lm.lm_vocab)
+    meanings, parts = word_meanings(module, flat_ids.tolist(), flat_words, ctx.vocab)
     unknown_synonyms = None
-    if lm.thesaurus is not None and lm.thesaurus.unknown:
-        unknown_synonyms = lm.thesaurus.of_words([w if i == UNK_ID else None for i, w in zip(flat_ids.tolist(), flat_words)], device)
+    if ctx.tables.thesaurus is not None and ctx.tables.thesaurus.unknown:
+        unknown_synonyms = ctx.tables.thesaurus.of_words([w if i == UNK_ID else None for i, w in zip(flat_ids.tolist(), flat_words)], device)
     ids, probs = draw_substitutes(
         module,
         torch.cat(feats),
         originals,
         [len(unit.token_ids) for unit in units],
-        [make_generator(unit_seed(lm.seed, ws), device) for ws in words],
-        n=lm.n_alternatives,
-        pool=lm.alternatives_pool,
-        temperature=lm.temperature,
-        similarity=lm.alternatives_similarity,
-        synonym_bonus=lm.alternatives_synonym_bonus,
-        thesaurus=lm.thesaurus,
-        compute_dtype=lm.compute_dtype(),
+        [make_generator(unit_seed(ctx.settings.seed, ws), device) for ws in words],
+        n=ctx.settings.n_alternatives,
+        pool=ctx.settings.alternatives_pool,
+        temperature=ctx.settings.temperature,
+        similarity=ctx.settings.alternatives_similarity,
+        synonym_bonus=ctx.settings.alternatives_synonym_bonus,
+        thesaurus=ctx.tables.thesaurus,
+        compute_dtype=ctx.settings.compute_dtype,
         meanings=meanings,
         parts=parts,
-        min_p=lm.alternatives_min_p,
-        function=lm.function_words(device),
+        min_p=ctx.settings.alternatives_min_p,
+        function=ctx.tables.function_words(device),
         unknown_synonyms=unknown_synonyms,
     )
     ids, probs = ids.cpu().numpy(), probs.cpu().numpy()

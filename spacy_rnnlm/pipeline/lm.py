@@ -1,13 +1,9 @@
 """The trainable `rnnlm` pipeline component: trains the LSTM language model with spaCy's own loop
 and writes language-model scores to every doc it processes."""
-import contextlib
 import hashlib
-import heapq
 import itertools
-import math
-import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
 import srsly
@@ -17,35 +13,35 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import registry
 from thinc.api import Config, Model, Optimizer
 
-from .. import scoring
 from ..errors import Errors, Warnings
-from ..extensions import SCORES, STATES, install_extensions, span_totals
-from ..generation import join_words, sample_continuations
+from ..extensions import SCORES, STATES, install_extensions
+from ..generation import generate
 from ..glyphs import Glyphs
-from ..inference.correction import Corrector
+from ..inference.context import Context, CorrectionSettings, Settings, Tables, install_fork_hook
+from ..inference.correction import word_segmenter
 from ..inference.predict import has_native_bf16, predict_units
-from ..inference.substitutes import function_words
+from ..inference.records import scores_record
 from ..inference.states import begin_update_states, doc_tensor
-from ..inference.units import Unit, batches_by_padded_size, encode, sequence_units, unit_words
+from ..inference.units import Unit
 from ..models.architectures import state_width, torch_module
 from ..models.pytorch.bilstm_lm import BiLSTMLanguageModel
 from ..models.wrapper import LMBatch, LMOutput
-from ..pieces import Pieces, check_pieces_settings
-from ..sampling import check_temperature
 from ..sounds import Sounds
-from ..spelling import SpellingModel
 from ..spans import remember
+from ..spelling import SpellingModel
 from ..thesaurus import Thesaurus, load_groups
-from ..variants import load_variants
-from ..training.averages import averaged_parameters, averages_key, update_averages
-from ..training.cache import CACHE_KEY, CachedDoc, vocab_fingerprint
-from ..training.parallel import examples_are_sharded, is_parallel, merge_counts, sum_counts, sum_gradients
+from ..training.averages import averaged_parameters, averages_key
+from ..training.cache import CACHE_KEY, vocab_fingerprint
+from ..training.optimizer import TorchSteps, nll_and_gradients
+from ..training.parallel import sum_counts
+from ..training.sequences import annotating_components, count_vocabulary, length_groups, training_windows
 from ..vectors import DEFAULT_VECTORS, VECTOR_KINDS, set_static_vectors
-from ..vocab import BOS_ID, EOS_ID, SPECIALS, LMVocab, vocab_chars
+from ..vocab import EOS_ID, SPECIALS, LMVocab, vocab_chars
 from .listener import ListenedTo, RNNLMListener
+from .scorer import lm_score
+from .settings import checked_settings
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -130,192 +126,11 @@ def make_rnnlm(
     pieces_continue: float,
     scorer: Optional[Callable],
 ) -> "RNNLM":
-    """Create an `RNNLM` component.
-
-    model (Model[LMBatch, LMOutput]): The language model: spacy-rnnlm.BiLSTMLanguageModel.v1
-        (forward LM + backward network + fill-in head) or spacy-rnnlm.LSTMLanguageModel.v1
-        (forward only).
-    n_alternatives (int): Words drawn per token for `Token._.lm_alternatives`; 0 switches drawing off.
-    alternatives_context (str): "both": substitutes, drawn from how well a word fits between the
-        token's left and right context (the fill-in head) and how close it stays to the token
-        (see spacy_rnnlm/inference/substitutes.py); "left": continuations, drawn from
-        P(w | left context) exactly (the behaviour before the fill-in head). A forward-only model
-        always uses "left".
-    alternatives_pool (int): Substitutes are drawn among the token's thesaurus synonyms, this
-        many of its nearest words by embedding, and this many frequent words the fill-in head
-        finds most likely there.
-    alternatives_similarity (float): Weight, in nats, of the cosine between a substitute's and the
-        token's word embeddings (15 and the bonus of 30 were chosen on the HanLS human
-        substitutes, benchmarks/lexsub.py; see the README).
-    alternatives_synonym_bonus (float): Nats added to a substitute that the thesaurus lists as a
-        synonym of the token (0 = the thesaurus only adds candidates).
-    alternatives_min_p (float): Substitutes are drawn only among the words whose probability is
-        at least this share of the most probable one's (min-p sampling; 0 = the whole pool): no
-        draw from the far tail.
-    temperature (float): Temperature (> 0) of the distribution the alternatives are drawn from.
-    seed (int): Seed of the draws; with the same text and model, the same seed gives the same draws.
-    max_length (int): Training sequences longer than this many tokens are cut into windows.
-    batch_tokens (int): Padded tokens per recurrent-network call (sequences sorted by length) in
-        training and scoring; bounds memory and padding, not results.
-    length_ratio (float): In training, the longest sequence of one recurrent-network call is at
-        most this many times its shortest (length bucketing: without it, about half of the
-        LSTM's steps run on padding, sentence lengths having a long tail). Speed only, not
-        results. (Scoring measured no faster with it, and runs without.)
-    inference_dtype (str): Precision of the matrix products when scoring and generating:
-        "bfloat16" (twice as fast on CPUs with native bf16, e.g. AVX512-BF16, and on GPUs; test
-        perplexity changes by < 0.1%) or "float32". Where the hardware lacks bf16, float32 is
-        used.
-    training_dtype (str): The same for training ("bfloat16": autocast, float32 weights, optimizer
-        and softmaxes; "float32"). Where the hardware lacks bf16, float32 is used.
-    detect_odd (bool): Spelling correction (`Token._.lm_is_odd`, `lm_suggestion`,
-        `Doc._.lm_odd_tokens`, `lm_corrected`, `lm_corrections`): words the fill-in head finds
-        unlikely are replaced by sound-alike or look-alike candidates when that makes the sentence
-        much more probable (see spacy_rnnlm/inference/correction.py). Off by default; the
-        extensions are None while it is off.
-    odd_threshold (float): A correction is made when it raises its sentence's log-prob, less
-        its cost, by more than this many nats. 4.5 was chosen on real essays (SIGHAN 2013,
-        sentence-level F1 0.355 against 0.371 at 3.0) among the thresholds that change at most
-        3 % of the clean dev typo twins (2.5 %; 3.0 changes 4.6 %, too near the 5 % bound) and none
-        of the everyday sentences; 7.5 is the precision-first setting (1.3 %), 3.0 the
-        recall one (see the README).
-    odd_margin (float): Only words this many nats below the fill-in head's most likely word at
-        their position are examined (unknown words always are).
-    odd_candidates (int): One-for-one replacements rescored per examined word (the best by fill-in
-        log-prob less cost; merged neighbours add up to three more).
-    odd_edit_cost (float): Nats a replacement pays for changing a character to one that sounds
-        the same (toneless pinyin).
-    odd_near_cost (float): ... to one that sounds nearly the same (zh/z, n/l, -ang/-an, ...).
-    odd_other_cost (float): ... to any other character.
-    odd_look_cost (float): ... to one that looks alike (清 / 请, 未 / 末: see spacy_rnnlm/glyphs.py),
-        when that is cheaper than its sound class.
-    odd_rounds (int): A corrected sentence is rescored with its corrections in place and looked
-        at again, up to this many rounds in all (1: one look), so several slips can be fixed.
-    odd_rare_chars (bool): Also change characters that no vocabulary word holds (湍 in 湍急, 鳕):
-        off by default, since such a character is a rare word's, not a slip (slips land on
-        common characters), and changing it breaks correct text.
-    pieces_weight (float): λ in [0, 1]: the weight of the second way of writing an unknown word,
-        as the vocabulary words it is made of (穿点 = 穿 + 点), added to the path that spells it
-        out; 0 spells every unknown word (see spacy_rnnlm/pieces.py; fitted on dev: 1).
-    pieces_continue (float): ρ in [0, 1): the geometric prior on the number k ≥ 2 of pieces,
-        π_k = (1 − ρ) ρ^(k − 2).
-    scorer (Optional[Callable]): The scoring method, reporting `lm_perplexity` and `lm_score`.
+    """Create an `RNNLM` component. Each setting is described in spacy_rnnlm/pipeline/settings.py
+    (and docs/configuration.md).
     """
-    return RNNLM(
-        nlp.vocab,
-        model,
-        name,
-        tokenizer=nlp.tokenizer,
-        n_alternatives=n_alternatives,
-        alternatives_context=alternatives_context,
-        alternatives_pool=alternatives_pool,
-        alternatives_similarity=alternatives_similarity,
-        alternatives_synonym_bonus=alternatives_synonym_bonus,
-        alternatives_min_p=alternatives_min_p,
-        temperature=temperature,
-        seed=seed,
-        max_length=max_length,
-        batch_tokens=batch_tokens,
-        length_ratio=length_ratio,
-        inference_dtype=inference_dtype,
-        training_dtype=training_dtype,
-        detect_odd=detect_odd,
-        odd_threshold=odd_threshold,
-        odd_margin=odd_margin,
-        odd_candidates=odd_candidates,
-        odd_edit_cost=odd_edit_cost,
-        odd_near_cost=odd_near_cost,
-        odd_other_cost=odd_other_cost,
-        odd_look_cost=odd_look_cost,
-        odd_rounds=odd_rounds,
-        odd_rare_chars=odd_rare_chars,
-        pieces_weight=pieces_weight,
-        pieces_continue=pieces_continue,
-        scorer=scorer,
-    )
-
-
-# Settings a pipeline may change on a trained (e.g. sourced) component: read at call time.
-RUNTIME_SETTINGS = (
-    "n_alternatives",
-    "alternatives_context",
-    "alternatives_min_p",
-    "temperature",
-    "seed",
-    "detect_odd",
-    "odd_threshold",
-    "odd_rounds",
-    "batch_tokens",
-    "pieces_weight",
-    "pieces_continue",
-)
-
-
-@registry.callbacks("spacy-rnnlm.rnnlm_settings.v1")
-def make_settings_callback(settings: Dict[str, Any], component: str = "rnnlm") -> Callable[[Language], Language]:
-    """A `[initialize.before_init]` callback that changes run-time settings of an rnnlm component,
-    e.g. a sourced, frozen one (spaCy takes a sourced component's settings from its source
-    pipeline), and records them in the pipeline's config so the trained pipeline keeps them.
-
-    settings (Dict[str, Any]): New values, keys among RUNTIME_SETTINGS (e.g. n_alternatives = 0
-        when only the listener's states are wanted: no substitutes are drawn).
-    component (str): The rnnlm component's name.
-    """
-    unknown = sorted(set(settings) - set(RUNTIME_SETTINGS))
-    if unknown:
-        raise ValueError(Errors.E005.format(name="settings", value=unknown, expected="keys among " + ", ".join(RUNTIME_SETTINGS)))
-
-    def apply(nlp: Language) -> Language:
-        pipe = nlp.get_pipe(component)
-        current = {key: getattr(pipe, key) for key in RUNTIME_SETTINGS}
-        current.update(settings)
-        # validated as the factory validates them
-        checked = RNNLM(pipe.vocab, pipe.model, component, **current)
-        for key in settings:
-            setattr(pipe, key, getattr(checked, key))
-            nlp.get_pipe_config(component)[key] = settings[key]
-        return nlp
-
-    return apply
-
-
-@registry.scorers("spacy-rnnlm.lm_scorer.v1")
-def make_lm_scorer() -> Callable:
-    return lm_score
-
-
-def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
-    """Corpus perplexity of the predicted docs (open vocabulary; and closed, with unknown words
-    as the event `<unk>`), and `lm_score` =
-    1 − ln(closed-vocabulary perplexity) / ln(|V|): the share of a uniform guess's uncertainty
-    over the vocabulary that the model removes, in [0, 1] for any model better than uniform,
-    higher is better (spaCy keeps the checkpoint with the highest score, so perplexity itself
-    cannot be the weight). The spelling model is fixed during training, so both rank
-    checkpoints alike."""
-    logprob, spelling, n, n_vocab = 0.0, 0.0, 0, 0
-    for eg in examples:
-        totals = span_totals(eg.predicted[:])
-        if totals is not None:
-            logprob += totals.logprob
-            spelling += totals.spelling
-            n += totals.n
-            n_vocab = eg.predicted._.get(SCORES)["n_vocab"]
-    ppl = scoring.perplexity(logprob, n)
-    closed = scoring.perplexity(logprob - spelling, n)
-    score = None if closed is None or n_vocab < 2 else 1.0 - math.log(closed) / math.log(n_vocab)
-    return {"lm_perplexity": ppl, "lm_perplexity_closed_vocab": closed, "lm_score": score}
-
-
-_FORK_HOOK_INSTALLED = False
-
-
-def _install_fork_hook() -> None:
-    """`nlp.pipe(n_process=N)` forks workers, and torch's OpenMP thread pool does not survive a
-    fork (the child hangs in its first parallel op). Each forked worker runs torch on one thread,
-    which is also what N processes on N cores want."""
-    global _FORK_HOOK_INSTALLED
-    if not _FORK_HOOK_INSTALLED and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=lambda: torch.set_num_threads(1))
-        _FORK_HOOK_INSTALLED = True
+    settings = {key: value for key, value in locals().items() if key not in ("nlp", "model", "name")}
+    return RNNLM(nlp.vocab, model, name, tokenizer=nlp.tokenizer, **settings)
 
 
 class RNNLM(ListenedTo, TrainablePipe):
@@ -359,64 +174,12 @@ class RNNLM(ListenedTo, TrainablePipe):
         scorer: Optional[Callable] = lm_score,
         tokenizer: Optional[Callable[[str], Doc]] = None,
     ) -> None:
-        check_temperature(temperature, allow_zero=False)
-        for key, value, ok, expected in (
-            ("n_alternatives", n_alternatives, isinstance(n_alternatives, int) and n_alternatives >= 0, "an integer >= 0"),
-            ("alternatives_context", alternatives_context, alternatives_context in CONTEXTS, " or ".join(map(repr, CONTEXTS))),
-            ("alternatives_pool", alternatives_pool, isinstance(alternatives_pool, int) and alternatives_pool >= 1, "an integer >= 1"),
-            ("alternatives_similarity", alternatives_similarity, isinstance(alternatives_similarity, (int, float)), "a number (nats)"),
-            ("alternatives_synonym_bonus", alternatives_synonym_bonus, isinstance(alternatives_synonym_bonus, (int, float)), "a number (nats)"),
-            ("alternatives_min_p", alternatives_min_p, isinstance(alternatives_min_p, (int, float)) and 0 <= alternatives_min_p < 1, "a number in [0, 1)"),
-            ("max_length", max_length, isinstance(max_length, int) and max_length >= 2, "an integer >= 2"),
-            ("batch_tokens", batch_tokens, isinstance(batch_tokens, int) and batch_tokens >= 1, "an integer >= 1"),
-            ("length_ratio", length_ratio, isinstance(length_ratio, (int, float)) and length_ratio >= 1, "a number >= 1"),
-            ("inference_dtype", inference_dtype, inference_dtype in INFERENCE_DTYPES, " or ".join(INFERENCE_DTYPES)),
-            ("training_dtype", training_dtype, training_dtype in INFERENCE_DTYPES, " or ".join(INFERENCE_DTYPES)),
-            ("detect_odd", detect_odd, isinstance(detect_odd, bool), "true or false"),
-            ("odd_threshold", odd_threshold, isinstance(odd_threshold, (int, float)), "a number (nats)"),
-            ("odd_margin", odd_margin, isinstance(odd_margin, (int, float)) and odd_margin >= 0, "a number >= 0 (nats)"),
-            ("odd_candidates", odd_candidates, isinstance(odd_candidates, int) and odd_candidates >= 1, "an integer >= 1"),
-            ("odd_edit_cost", odd_edit_cost, isinstance(odd_edit_cost, (int, float)) and odd_edit_cost >= 0, "a number >= 0 (nats)"),
-            ("odd_near_cost", odd_near_cost, isinstance(odd_near_cost, (int, float)) and odd_near_cost >= 0, "a number >= 0 (nats)"),
-            ("odd_other_cost", odd_other_cost, isinstance(odd_other_cost, (int, float)) and odd_other_cost >= 0, "a number >= 0 (nats)"),
-            ("odd_look_cost", odd_look_cost, isinstance(odd_look_cost, (int, float)) and odd_look_cost >= 0, "a number >= 0 (nats)"),
-            ("odd_rounds", odd_rounds, isinstance(odd_rounds, int) and odd_rounds >= 1, "an integer >= 1"),
-            ("odd_rare_chars", odd_rare_chars, isinstance(odd_rare_chars, bool), "true or false"),
-        ):
-            if not ok:
-                raise ValueError(Errors.E005.format(name=key, value=value, expected=expected))
-        check_pieces_settings(pieces_weight, pieces_continue)
-        self.vocab = vocab
-        self.model = model
-        self.name = name
-        self.n_alternatives = n_alternatives
-        self.alternatives_context = alternatives_context
-        self.alternatives_pool = alternatives_pool
-        self.alternatives_similarity = float(alternatives_similarity)
-        self.alternatives_synonym_bonus = float(alternatives_synonym_bonus)
-        self.alternatives_min_p = float(alternatives_min_p)
-        self.temperature = float(temperature)
-        self.seed = int(seed)
-        self.max_length = max_length
-        self.batch_tokens = batch_tokens
-        self.length_ratio = float(length_ratio)
-        self.inference_dtype = inference_dtype
-        self.training_dtype = training_dtype
-        self.detect_odd = detect_odd
-        self.odd_threshold = float(odd_threshold)
-        self.odd_margin = float(odd_margin)
-        self.odd_candidates = odd_candidates
-        self.odd_costs = (float(odd_edit_cost), float(odd_near_cost), float(odd_other_cost))  # SAME, NEAR, OTHER
-        self.odd_look_cost = float(odd_look_cost)
-        self.odd_rounds = odd_rounds
-        self.odd_rare_chars = odd_rare_chars
-        self.pieces_weight = float(pieces_weight)
-        self.pieces_continue = float(pieces_continue)
-        self._pieces: Optional[Pieces] = None  # built from the vocabulary on first use
-        self._function_words: Optional[torch.Tensor] = None  # likewise
+        self.vocab, self.model, self.name, self.scorer = vocab, model, name, scorer
+        settings = {k: v for k, v in locals().items() if k not in ("self", "vocab", "model", "name", "scorer", "tokenizer")}
+        for key, value in checked_settings(settings).items():
+            setattr(self, key, value)
+        self._tables: Optional[Tables] = None  # what prediction reads, built on first use
         self._fingerprint: Optional[str] = None  # likewise: what token caches must match
-        self._corrector: Optional[Tuple[tuple, Corrector]] = None  # (its settings, it): built on first use
-        self.scorer = scorer
         self.cfg: Dict[str, Any] = {}
         self.lm_vocab: Optional[LMVocab] = None
         # Spells out unknown words (open vocabulary); None only for models saved without one.
@@ -428,7 +191,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.sounds: Optional[Sounds] = None
         # Look-alike characters (the channel's other half); built on first use likewise.
         self.glyphs: Optional[Glyphs] = None
-        self._optimizer: Optional[Tuple[Optimizer, torch.nn.Module, torch.optim.Optimizer]] = None
+        self._optimizer = TorchSteps()
         # Listeners of other components, by component name (set when the pipeline is linked).
         self.listener_map: Dict[str, List[RNNLMListener]] = {}
         # While the listeners' gradients of a training batch are outstanding, the optimizer step
@@ -438,7 +201,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         # The pipeline's tokenizer segments generation prompts (not pickled: jieba's cannot be).
         self.tokenizer = tokenizer
         install_extensions()
-        _install_fork_hook()
+        install_fork_hook()
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -461,8 +224,7 @@ class RNNLM(ListenedTo, TrainablePipe):
     def _set_vocab(self, vocab: LMVocab) -> None:
         """Use `vocab` (same words or more); what was built from the old one is built again."""
         self.lm_vocab = vocab
-        self._corrector = None  # built from the vocabulary on first use
-        self._pieces = self._function_words = self._fingerprint = None
+        self._tables = self._fingerprint = None  # built from the vocabulary on first use
 
     def initialize(
         self,
@@ -508,7 +270,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         # spaCy's check iterates all it is given: of a streamed corpus, only its first examples
         head = list(itertools.islice(get_examples(), 100)) if callable(get_examples) else get_examples
         validate_get_examples(lambda: head, "RNNLM.initialize")
-        annotators = self._annotators(nlp)
+        annotators = annotating_components(nlp, self.name)
         # a token cache (training/cache.py) comes segmented and counted
         cache = getattr(head[0], "cache", None)
         if corpus is not None:
@@ -523,7 +285,7 @@ class RNNLM(ListenedTo, TrainablePipe):
                 util.logger.warning(Warnings.W003.format(path=cache.path, made=made, min_freq=min_freq, max_size=max_size))
             unknown = cache.unknown_words(spelling_sample)
         else:
-            vocab, unknown = self._count_vocabulary(get_examples, nlp, annotators, corpus, min_freq, max_size, max_count_types, spelling_sample)
+            vocab, unknown = count_vocabulary(get_examples, nlp, annotators, corpus, min_freq, max_size, max_count_types, spelling_sample)
         if vocab.counts[EOS_ID] == 0:
             raise ValueError(Errors.E002)
         if len(vocab) < 10:
@@ -537,42 +299,6 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.cfg["static_vectors"] = static_vectors
         set_static_vectors(self)
 
-    def _count_vocabulary(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        nlp: Optional[Language],
-        annotators: List[Tuple[str, Callable]],
-        corpus: Optional[Callable],
-        min_freq: int,
-        max_size: Optional[int],
-        max_count_types: int,
-        spelling_sample: int,
-    ) -> Tuple[LMVocab, List[str]]:
-        """The vocabulary counted in one streaming pass over the training sequences, and the most
-        frequent words left out of it (the spelling model's sample). Under torch.distributed,
-        with a reader that shards by process, each process counts its shard and the counts are
-        merged (`merge_counts`): every process gets the vocabulary of the whole corpus. Without
-        `corpus`, the examples count as shards inside `sharded_examples()` (distributed.py)."""
-
-        def sequences() -> Iterator[List[str]]:
-            for eg in get_examples():
-                yield from unit_words(eg.predicted, annotators)
-
-        # Every new word a doc brings stays in spaCy's shared vocabulary (a lexeme and a string)
-        # unless it is made inside a memory zone: on a big corpus that, not the count, is what
-        # grows. Only plain strings leave the zone.
-        zone = nlp.memory_zone() if nlp is not None and hasattr(nlp, "memory_zone") else contextlib.nullcontext()
-        with zone:
-            freqs, n_sequences = LMVocab.count(sequences(), max_types=max_count_types)
-        sharded = getattr(corpus, "shards_by_rank", False) if corpus is not None else examples_are_sharded()
-        if sharded and is_parallel():
-            freqs, n_sequences = merge_counts(freqs, n_sequences)
-        vocab = LMVocab.from_counts(freqs, n_sequences, min_freq=min_freq, max_size=max_size)
-        unknown = [w for w in freqs if w not in vocab]
-        if len(unknown) > spelling_sample:  # the most frequent, without sorting all the counts
-            unknown = heapq.nlargest(spelling_sample, unknown, key=freqs.__getitem__)
-        return vocab, unknown
-
     def _build_char_tables(self) -> None:
         """The sound and look-alike tables over the vocabulary's characters (correction)."""
         chars = vocab_chars(self._require_initialized())
@@ -584,42 +310,18 @@ class RNNLM(ListenedTo, TrainablePipe):
             self._fingerprint = vocab_fingerprint(self._require_initialized())
         return self._fingerprint
 
-    def _annotators(self, nlp: Optional[Language]) -> List[Tuple[str, Callable]]:
-        if nlp is None:
-            return []
-        wanted = set(nlp.config["training"].get("annotating_components", []))
-        before = nlp.pipe_names[: nlp.pipe_names.index(self.name)] if self.name in nlp.pipe_names else []
-        return [(name, proc) for name, proc in nlp.pipeline if name in before and name in wanted]
-
     # -- sequences ----------------------------------------------------------------------------
 
-    def _length_groups(self, lengths: List[int]) -> List[List[int]]:
-        """Indices of length-sorted sequences in groups run together by the recurrent networks."""
-        return list(batches_by_padded_size(list(range(len(lengths))), lengths, self.batch_tokens, self.length_ratio))
-
     def _training_windows(self, examples: Iterable[Example]) -> List[numpy.ndarray]:
-        """Training sequences, cut into windows of at most `max_length` predictions: no text is
-        dropped, and a window's first id is the context of its first prediction. Examples from
-        a token cache bring their ids (training/cache.py); the others, their text."""
-        windows = []
-        # spaCy's loop sorts a batch by len(example.predicted), which is 0 for cached examples:
-        # they are sorted by their source's length here, as the raw text's examples come
-        examples = sorted(examples, key=_cached_length)
-        for eg in examples:
-            cached: Optional[CachedDoc] = eg.reference.user_data.get(CACHE_KEY)
-            if cached is not None:
-                if cached.fingerprint != self._vocab_fingerprint():
-                    raise ValueError(Errors.E016)
-                seqs: Iterable[numpy.ndarray] = cached.sequences()
-            else:
-                doc = eg.predicted
-                seqs = (encode(self.lm_vocab, (doc[i].text for i in unit)) for unit in sequence_units(doc))  # type: ignore[arg-type]
-            for seq in seqs:
-                for start in range(0, len(seq) - 1, self.max_length):
-                    windows.append(seq[start : start + self.max_length + 1])
-        return windows
+        """Training sequences cut into windows of at most `max_length` predictions (training/sequences.py)."""
+        return training_windows(examples, self._require_initialized(), self._vocab_fingerprint, self.max_length)
 
     # -- prediction ---------------------------------------------------------------------------
+
+    @property
+    def odd_costs(self) -> Tuple[float, float, float]:
+        """The costs of a changed character by its sound class: same, near, other."""
+        return (self.odd_edit_cost, self.odd_near_cost, self.odd_other_cost)
 
     @property
     def state_width(self) -> int:
@@ -634,8 +336,7 @@ class RNNLM(ListenedTo, TrainablePipe):
     def predict(self, docs: Iterable[Doc]) -> List[List[Unit]]:
         """Score every sentence of every doc; draw alternatives and look for corrections if
         configured (see spacy_rnnlm/inference/predict.py). Never changes the docs."""
-        self._require_initialized()
-        return predict_units(self, list(docs), states=bool(self.listeners))
+        return predict_units(self.inference(), list(docs), states=bool(self.listeners))
 
     def compute_dtype(self, training: bool = False) -> Optional[torch.dtype]:
         """The autocast dtype for inference (or training), or None for plain float32."""
@@ -644,155 +345,45 @@ class RNNLM(ListenedTo, TrainablePipe):
         device = next(torch_module(self.model).parameters()).device
         return torch.bfloat16 if has_native_bf16(device) else None
 
-    def corrector(self) -> Corrector:
-        """The spelling corrector for the current settings (built on first use, and again when a
-        setting changed since)."""
-        settings = (self.odd_margin, self.odd_costs, self.odd_look_cost, self.odd_candidates, self.odd_threshold, self.odd_rare_chars)
-        if self._corrector is None or self._corrector[0] != settings:
-            if self.sounds is None:  # a model saved before the sound table
-                self.sounds = Sounds.build(vocab_chars(self.lm_vocab))  # type: ignore[arg-type]
-            if self.glyphs is None:  # a model saved before the look-alike table
-                self.glyphs = Glyphs.build(vocab_chars(self.lm_vocab))  # type: ignore[arg-type]
-            corrector = Corrector(
-                self.lm_vocab,  # type: ignore[arg-type]
-                self.sounds,
-                self.glyphs,
-                margin=self.odd_margin,
-                costs=self.odd_costs,
-                look_cost=self.odd_look_cost,
-                n_candidates=self.odd_candidates,
-                threshold=self.odd_threshold,
-                variants=load_variants(),
-                rare_chars=self.odd_rare_chars,
-                spelling=self.spelling,
+    def inference(self) -> Context:
+        """What prediction is given (inference/context.py): the network, the vocabulary's tables
+        and the settings as they are now (they may be changed after loading)."""
+        vocab = self._require_initialized()
+        sources = (vocab, self.spelling, self.thesaurus, self.sounds, self.glyphs)
+        if self._tables is None or not self._tables.built_from(*sources):
+            self._tables = Tables(*sources)
+        tables = self._tables
+        settings = Settings(compute_dtype=self.compute_dtype(), **{key: getattr(self, key) for key in Settings.read_at_call_time()})
+        corrector = segmenter = None
+        if self.detect_odd:
+            costs = self.odd_costs
+            corrector = tables.corrector(
+                CorrectionSettings(self.odd_threshold, self.odd_margin, costs, self.odd_look_cost, self.odd_candidates, self.odd_rare_chars)
             )
-            self._corrector = (settings, corrector)
-        return self._corrector[1]
-
-    def pieces(self) -> Pieces:
-        """How unknown words are read through their vocabulary pieces, for the current settings
-        (built on first use, and again when a setting changed since)."""
-        vocab = self._require_initialized()
-        settings = (self.pieces_weight, self.pieces_continue)
-        if self._pieces is None or (self._pieces.weight, self._pieces.cont) != settings:
-            self._pieces = Pieces(vocab, *settings)
-        return self._pieces
-
-    def function_words(self, device: torch.device) -> torch.Tensor:
-        """(vocab,) bool on `device`: the function words and punctuation of the vocabulary (never
-        substitutes of a content word), built once per vocabulary."""
-        vocab = self._require_initialized()
-        if self._function_words is None or self._function_words.device != device:
-            self._function_words = function_words(vocab.words, device)
-        return self._function_words
+            segmenter = word_segmenter(self.tokenizer)
+        return Context(self.model, tables, settings, tables.pieces(self.pieces_weight, self.pieces_continue), corrector, segmenter)
 
     def set_annotations(self, docs: Iterable[Doc], units_per_doc: List[List[Unit]]) -> None:
-        """Write `Doc._.lm_scores`. An unknown word's log-prob is the open-vocabulary one,
-        log P(<unk> | context) + log Q(word | <unk>, context), Q adding the paths that spell it
-        out and that read it through its pieces (spacy_rnnlm/pieces.py); `spelling[i]` keeps the
-        second term."""
+        """Write `Doc._.lm_scores` (inference/records.py) and, for listeners, `Doc._.lm_states`."""
         vocab = self._require_initialized()
-        unigrams = vocab.unigram_logprobs
         remember(self)  # for Span._.lm_alternatives
+        threshold = self.odd_threshold if self.detect_odd else None
         for doc, units in zip(docs, units_per_doc):
-            n = len(doc)
-            logprob: List[Optional[float]] = [None] * n
-            unigram: List[Optional[float]] = [None] * n
-            spelling: List[Optional[float]] = [None] * n
-            # None for a doc with no alternatives drawn (the getter gives each scored token []):
-            # a list per token was ~4 % of scoring time, mostly garbage collection
-            drawn = any(unit.alt_ids is not None for unit in units)
-            alternatives: Optional[List[Optional[list]]] = [None] * n if drawn else None
-            odd: List[Optional[list]] = [None] * n
-            ends, edits = [], []
-            for unit in units:
-                unit.fold_pieces()
-                unit_alternatives = self._alternatives(unit) if alternatives is not None else None
-                # Python numbers at once: indexing numpy arrays token by token costs more
-                logprobs, ids, unit_odd = unit.logprobs.tolist(), unit.ids.tolist(), unit.odd
-                for pos, i in enumerate(unit.token_ids):
-                    logprob[i], unigram[i] = logprobs[pos], unigrams[ids[pos + 1]]
-                    spelling[i] = unit.spelling[pos]
-                    if spelling[i] is not None:
-                        logprob[i] += spelling[i]
-                        unigram[i] += spelling[i]
-                    if alternatives is not None:
-                        alternatives[i] = unit_alternatives[pos]  # type: ignore[index]
-                    if unit_odd is not None and unit_odd[pos] is not None:
-                        odd[i] = [float(unit_odd[pos][0]), unit_odd[pos][1]]
-                ends.append([unit.token_ids[-1], logprobs[-1], unigrams[EOS_ID]])
-                for start, end, replacement, gain in unit.edits:
-                    edits.append([unit.token_ids[start], unit.token_ids[end - 1] + 1, "".join(replacement), float(gain)])
-            record = {
-                "logprob": logprob,
-                "unigram": unigram,
-                "spelling": spelling,
-                "alternatives": alternatives,
-                "ends": ends,
-                "n_vocab": len(vocab),
-            }
-            if self.detect_odd:
-                record["odd"] = odd
-                record["edits"] = edits
-                record["odd_threshold"] = self.odd_threshold
-            doc._.set(SCORES, record)
+            doc._.set(SCORES, scores_record(len(doc), units, vocab, threshold))
             if any(unit.states is not None for unit in units) or (not units and self.listeners):
                 doc._.set(STATES, doc_tensor(doc, units, self.state_width))
 
-    def _alternatives(self, unit: Unit) -> List[list]:
-        """Each position's `[word, probability]` pairs, most probable first (`[]` when none)."""
-        if unit.alt_ids is None:
-            return [[] for _ in unit.token_ids]
-        words = self.lm_vocab.words  # type: ignore[union-attr]
-        out = []
-        for ids, probs in zip(unit.alt_ids.tolist(), unit.alt_probs.tolist()):  # Python numbers at once
-            pairs = [[words[idx], p] for idx, p in zip(ids, probs) if p > 0]
-            pairs.sort(key=lambda pair: -pair[1])
-            out.append(pairs)
-        return out
-
     # -- generation ---------------------------------------------------------------------------
 
-    def generate(
-        self,
-        prompt: str = "",
-        *,
-        max_new_tokens: int = 50,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        seed: Optional[int] = None,
-        n: int = 1,
-        stop_at_sentence_end: bool = True,
-    ) -> List[str]:
-        """Continue `prompt` by sampling from the model, word by word.
-
-        prompt (str): Text to continue, segmented by the pipeline's tokenizer ("" = a new sentence).
-        max_new_tokens (int): At most this many words per continuation.
-        temperature (float): > 1 flattens the distribution, < 1 sharpens it, 0 = always the most likely word.
-        top_k (int): Sample only among the k most likely words (0 = all).
-        top_p (float): Sample only among the most likely words holding this much probability (1 = all).
-        seed (Optional[int]): Same seed, same text; None = a fresh draw each call.
-        n (int): Number of continuations, drawn as one batch.
-        stop_at_sentence_end (bool): End a continuation when the model ends the sentence.
-        RETURNS (List[str]): The `n` continuations (without the prompt).
-        """
+    def generate(self, prompt: str = "", **settings: Any) -> List[str]:
+        """Continue `prompt` by sampling from the model, word by word; the prompt is segmented by
+        the pipeline's tokenizer. `settings`: max_new_tokens, temperature, top_k, top_p, seed,
+        n, stop_at_sentence_end (see spacy_rnnlm/generation.py's `generate`)."""
         vocab = self._require_initialized()
         if self.tokenizer is None:
             raise ValueError(Errors.E009.format(name=self.name))
         words = [t.text for t in self.tokenizer(prompt) if not t.is_space]
-        samples = sample_continuations(
-            torch_module(self.model),
-            [BOS_ID] + vocab.encode(words),
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            n=n,
-            stop_at_sentence_end=stop_at_sentence_end,
-        )
-        return [join_words([vocab.words[i] for i in sample], after=prompt) for sample in samples]
+        return generate(torch_module(self.model), vocab, words, after=prompt, **settings)
 
     # -- training -----------------------------------------------------------------------------
 
@@ -832,7 +423,7 @@ class RNNLM(ListenedTo, TrainablePipe):
         # One pass over the whole batch, sorted by length; the recurrent networks run over groups
         # of close lengths (little padding), everything else once (see `run_rows`).
         windows.sort(key=len)
-        sizes = [len(g) for g in self._length_groups([len(w) for w in windows])]
+        sizes = [len(g) for g in length_groups([len(w) for w in windows], self.batch_tokens, self.length_ratio)]
         batch = LMBatch(windows, compute_dtype=self.compute_dtype(training=True), group_sizes=sizes)
         output, backprop = self.model.begin_update(batch)
         loss, d_outputs = self.get_loss(examples, output, normalizer=n_total, fill_normalizer=n_fill)
@@ -850,26 +441,8 @@ class RNNLM(ListenedTo, TrainablePipe):
         normalizer: Optional[int] = None,
         fill_normalizer: Optional[int] = None,
     ) -> Tuple[float, Tuple[List, ...]]:
-        """Negative log-likelihood of the predicted tokens divided by `normalizer` (default: their
-        number, i.e. the mean per token), and its gradient w.r.t. each log-prob. With fill-in
-        log-probs (a two-direction model in training), their mean negative log-likelihood over the
-        words (`fill_normalizer`; each sequence's last entry, the end of sentence, has none) is
-        added, and the gradients come as a pair (forward, fill-in)."""
-        ops = self.model.ops
-        n = normalizer or sum(len(lp) for lp in output.logprobs)
-        if n == 0:
-            return 0.0, ([lp * 0 for lp in output.logprobs],)
-        loss = -sum(float(lp.sum()) for lp in output.logprobs) / n
-        grads: Tuple[List, ...] = ([ops.alloc1f(len(lp)) - 1.0 / n for lp in output.logprobs],)
-        if output.fill_logprobs:
-            m = fill_normalizer or sum(max(len(lp) - 1, 0) for lp in output.fill_logprobs)
-            d_fill = [ops.alloc1f(len(lp)) for lp in output.fill_logprobs]
-            if m > 0:
-                loss -= sum(float(lp.sum()) for lp in output.fill_logprobs) / m
-                for d in d_fill:
-                    d[:-1] = -1.0 / m
-            grads += (d_fill,)
-        return loss, grads
+        """The batch's mean negative log-likelihood and its gradients (training/optimizer.py)."""
+        return nll_and_gradients(output, self.model.ops, normalizer, fill_normalizer)
 
     def _send_states(self, docs: List[Doc]) -> None:
         """The training batch's token states to the listeners; the optimizer step waits for their
@@ -902,38 +475,9 @@ class RNNLM(ListenedTo, TrainablePipe):
             self._step(sgd)
 
     def _step(self, sgd: Optimizer) -> None:
-        """One optimizer step on the torch module, configured from spaCy's thinc optimizer.
-
-        thinc's `PyTorchShim.finish_update` round-trips every parameter through numpy on each
-        step; with this model it leaked ~30 MB per step (thinc 8.3.14) and is slower than torch's
-        own Adam. So the step is taken by a torch optimizer that reads, on every call, the thinc
-        optimizer's scheduled `learn_rate`, `beta1`/`beta2`, `eps` and `L2` (decoupled weight
-        decay when `L2_is_weight_decay`, as in thinc), and clips the global gradient norm to
-        `grad_clip` (thinc clips each parameter separately; the global norm is the usual choice
-        for LSTMs). `b1 = b2 = 0` (thinc's SGD) gives plain SGD. With `use_averages`, the
-        parameters' running average is kept as thinc keeps it (`training/averages.py`); spaCy
-        evaluates and saves it through `use_params`.
-        """
-        module = torch_module(self.model)
-        params = [p for p in module.parameters() if p.requires_grad]
-        # the torch optimizer (and its moments) belongs to one thinc optimizer and one module,
-        # compared by identity: an id() can be reused once an earlier optimizer is collected
-        held = self._optimizer
-        if held is None or held[0] is not sgd or held[1] is not module:
-            held = self._optimizer = (sgd, module, _torch_optimizer(sgd, params))
-        optimizer = held[2]
-        for group in optimizer.param_groups:
-            group["lr"] = float(sgd.learn_rate)
-            if "betas" in group:
-                group["betas"] = (float(sgd.b1), float(sgd.b2))
-                group["eps"] = float(sgd.eps)
-            group["weight_decay"] = float(sgd.L2)
-        sum_gradients(params)  # data parallelism (torchrun): every process takes the same step
-        if sgd.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params, float(sgd.grad_clip))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        update_averages(sgd, averages_key(self.model), module)
+        """One optimizer step on the torch module, configured from spaCy's thinc optimizer
+        (training/optimizer.py: a torch optimizer, fused where it can be)."""
+        self._optimizer.step(sgd, self.model)
         self._deferred_step = None
 
     def use_params(self, params: dict):
@@ -953,10 +497,9 @@ class RNNLM(ListenedTo, TrainablePipe):
         # vocab, model, cfg, scorer and name are Cython attributes, outside __dict__.
         state = dict(self.__dict__)
         state.update({key: getattr(self, key) for key in _CYTHON_ATTRS})
-        state["_optimizer"] = None  # training state, not part of the component
+        state["_optimizer"] = TorchSteps()  # training state, not part of the component
         state["tokenizer"] = None  # spaCy's jieba tokenizer cannot be pickled
-        state["_corrector"] = None  # rebuilt from the vocabulary
-        state["_pieces"] = state["_function_words"] = None  # likewise
+        state["_tables"] = None  # rebuilt from the vocabulary
         state["_listeners_pending"], state["_deferred_step"] = False, None  # training state
         return (_restore_component, (type(self), state))
 
@@ -972,17 +515,27 @@ class RNNLM(ListenedTo, TrainablePipe):
         self.cfg["model_sha256"] = hashlib.sha256(data).hexdigest()
         return data
 
+    def _table_data(self, attr: str) -> Optional[dict]:
+        table = getattr(self, attr)
+        return table.to_dict() if table is not None else None
+
+    def _load_tables(self, data: Dict[str, Optional[dict]]) -> None:
+        """The spelling model, thesaurus, sound and look-alike tables from their data (None: saved
+        without one; a model saved before the spelling model keeps a closed vocabulary)."""
+        if data.get("spelling") is None:
+            util.logger.warning(Warnings.W002)
+        for attr, (_, cls) in TABLES.items():
+            setattr(self, attr, cls.from_dict(data[attr]) if data.get(attr) is not None else None)
+
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         model_bytes = self._model_bytes()
-        serialize = {
+        serialize: Dict[str, Callable[[], bytes]] = {
             "cfg": lambda: srsly.json_dumps(self.cfg),
             "lm_vocab": lambda: self.lm_vocab.to_bytes(),  # type: ignore[union-attr]
-            "spelling": lambda: srsly.msgpack_dumps(self.spelling.to_dict() if self.spelling else None),
-            "thesaurus": lambda: srsly.msgpack_dumps(self.thesaurus.to_dict() if self.thesaurus else None),
-            "sounds": lambda: srsly.msgpack_dumps(self.sounds.to_dict() if self.sounds else None),
-            "glyphs": lambda: srsly.msgpack_dumps(self.glyphs.to_dict() if self.glyphs else None),
-            "model": lambda: model_bytes,
         }
+        for attr in TABLES:
+            serialize[attr] = lambda attr=attr: srsly.msgpack_dumps(self._table_data(attr))  # type: ignore[misc]
+        serialize["model"] = lambda: model_bytes
         return util.to_bytes(serialize, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNLM":
@@ -990,29 +543,24 @@ class RNNLM(ListenedTo, TrainablePipe):
             msg = srsly.msgpack_loads(bytes_data)
             self.cfg.update(srsly.json_loads(msg["cfg"]))
             vocab = LMVocab.from_bytes(msg["lm_vocab"])
-            spelling = srsly.msgpack_loads(msg["spelling"]) if "spelling" in msg else None
-            thesaurus = srsly.msgpack_loads(msg["thesaurus"]) if "thesaurus" in msg else None
-            sounds = srsly.msgpack_loads(msg["sounds"]) if "sounds" in msg else None
-            glyphs = srsly.msgpack_loads(msg["glyphs"]) if "glyphs" in msg else None
+            tables = {attr: srsly.msgpack_loads(msg[attr]) if attr in msg else None for attr in TABLES}
         except Exception as err:
             raise ValueError(Errors.E004.format(path="<bytes>", err=err)) from err
-        self.spelling = _load_spelling(spelling)
-        self._load_tables(thesaurus, sounds, glyphs)
+        self._load_tables(tables)
         self._build_model(vocab)
         self._load_model_bytes(msg["model"], "<bytes>")
         return self
 
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
         model_bytes = self._model_bytes()
-        serialize = {
+        serialize: Dict[str, Callable[[Path], Any]] = {
             "cfg": lambda p: srsly.write_json(p, self.cfg),
             "lm_vocab.json": lambda p: self.lm_vocab.to_disk(p),  # type: ignore[union-attr]
-            "spelling.json": lambda p: srsly.write_json(p, self.spelling.to_dict() if self.spelling else None),
-            "thesaurus.msgpack": lambda p: srsly.write_msgpack(p, self.thesaurus.to_dict() if self.thesaurus else None),
-            "sounds.json": lambda p: srsly.write_json(p, self.sounds.to_dict() if self.sounds else None),
-            "glyphs.json": lambda p: srsly.write_json(p, self.glyphs.to_dict() if self.glyphs else None),
-            "model": lambda p: Path(p).write_bytes(model_bytes),
         }
+        for attr, (file, _) in TABLES.items():
+            write = srsly.write_msgpack if file.endswith(".msgpack") else srsly.write_json
+            serialize[file] = lambda p, attr=attr, write=write: write(p, self._table_data(attr))  # type: ignore[misc]
+        serialize["model"] = lambda p: Path(p).write_bytes(model_bytes)
         util.to_disk(path, serialize, exclude)
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "RNNLM":
@@ -1024,24 +572,16 @@ class RNNLM(ListenedTo, TrainablePipe):
             if (path / "cfg").exists():
                 self.cfg.update(srsly.read_json(path / "cfg"))
             vocab = LMVocab.from_disk(path / "lm_vocab.json")
-            spelling = srsly.read_json(path / "spelling.json") if (path / "spelling.json").exists() else None
-            thesaurus = srsly.read_msgpack(path / "thesaurus.msgpack") if (path / "thesaurus.msgpack").exists() else None
-            sounds = srsly.read_json(path / "sounds.json") if (path / "sounds.json").exists() else None
-            glyphs = srsly.read_json(path / "glyphs.json") if (path / "glyphs.json").exists() else None
+            tables = {}
+            for attr, (file, _) in TABLES.items():
+                read = srsly.read_msgpack if file.endswith(".msgpack") else srsly.read_json
+                tables[attr] = read(path / file) if (path / file).exists() else None
         except Exception as err:
             raise ValueError(Errors.E004.format(path=path, err=err)) from err
-        self.spelling = _load_spelling(spelling)
-        self._load_tables(thesaurus, sounds, glyphs)
+        self._load_tables(tables)
         self._build_model(vocab)
         self._load_model_bytes((path / "model").read_bytes(), path / "model")
         return self
-
-    def _load_tables(self, thesaurus: Optional[dict], sounds: Optional[dict], glyphs: Optional[dict]) -> None:
-        """The thesaurus, the sound and the look-alike tables from their data (None: saved
-        without one)."""
-        self.thesaurus = Thesaurus.from_dict(thesaurus) if thesaurus is not None else None
-        self.sounds = Sounds.from_dict(sounds) if sounds is not None else None
-        self.glyphs = Glyphs.from_dict(glyphs) if glyphs is not None else None
 
     def _load_model_bytes(self, data: bytes, where: Any) -> None:
         expected = self.cfg.get("model_sha256")
@@ -1053,18 +593,13 @@ class RNNLM(ListenedTo, TrainablePipe):
             raise ValueError(Errors.E004.format(path=where, err=f"{type(err).__name__}: {err}")) from err
 
 
-def _cached_length(eg: Example) -> int:
-    cached = eg.reference.user_data.get(CACHE_KEY)
-    return cached.length if cached is not None else 0
-
-
-def _load_spelling(data: Optional[dict]) -> Optional[SpellingModel]:
-    """The spelling model from its data; a model saved before it existed keeps a closed vocabulary."""
-    if data is None:
-        util.logger.warning(Warnings.W002)
-        return None
-    return SpellingModel.from_dict(data)
-
+# What is saved besides the vocabulary and the weights: attribute → (file name, class).
+TABLES = {
+    "spelling": ("spelling.json", SpellingModel),
+    "thesaurus": ("thesaurus.msgpack", Thesaurus),
+    "sounds": ("sounds.json", Sounds),
+    "glyphs": ("glyphs.json", Glyphs),
+}
 
 _CYTHON_ATTRS = ("vocab", "model", "cfg", "scorer", "name")
 
@@ -1074,22 +609,3 @@ def _restore_component(cls: type, state: Dict[str, Any]) -> "RNNLM":
     for key, value in state.items():
         setattr(component, key, value)
     return component
-
-
-INFERENCE_DTYPES = ("bfloat16", "float32")
-CONTEXTS = ("both", "left")
-
-
-def _torch_optimizer(sgd: Optimizer, params: List[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """The torch counterpart of a thinc optimizer (hyper-parameters are refreshed every step).
-
-    Adam and SGD run as torch's fused kernels where the parameters' device has them (CPU and
-    CUDA): on 2 CPU cores the default per-tensor Adam step took 31 ms for this model's 11.7 M
-    parameters, the fused one 6 ms (the optimizer step alone, best of 3 × 10 steps). The update
-    is the same (`test_rnnlm_update_is_an_adamw_step_with_the_thinc_settings`)."""
-    fused = {"fused": True} if params and all(p.device.type in ("cpu", "cuda") for p in params) else {}
-    if getattr(sgd, "use_radam", False):
-        return torch.optim.RAdam(params, decoupled_weight_decay=bool(sgd.L2_is_weight_decay), foreach=True)
-    if sgd.b1 == 0 and sgd.b2 == 0:
-        return torch.optim.SGD(params, **fused)
-    return (torch.optim.AdamW if sgd.L2_is_weight_decay else torch.optim.Adam)(params, **fused)

@@ -29,6 +29,7 @@ from ..vectors import CONTEXT, context_vectors
 from .corpus import corpus_files, read_texts, split_of
 from .distributed import process_group, train_in_group, under_torchrun
 from .grow import domain_counts, domain_words, grow
+from .sequences import annotating_components
 
 MIN_TEXTS = 20
 
@@ -150,7 +151,7 @@ def _prepare(
         random.Random(1).shuffle(train)
     nlp = spacy.load(base)
     lm = find_rnnlm(nlp)
-    counts = domain_counts(nlp, domain_train, lm._annotators(nlp))
+    counts = domain_counts(nlp, domain_train, annotating_components(nlp, lm.name))
     new_words = domain_words(counts, lm.lm_vocab, min_count=min_count, max_new=max_new_words) if max_new_words > 0 else []
     grow(lm, new_words, counts)
     source = output / "base"  # the grown base is what the training config sources

@@ -28,6 +28,7 @@ from ..pipeline.lm import RNNLM
 from ..vocab import BOS_ID, PAD_ID, SPECIALS, UNK_ID, LMVocab
 from .cache import ShardWriter, write_manifest
 from .corpus import corpus_files, indexed_texts
+from .sequences import annotating_components
 
 CHUNK = 2000
 _JOB: Dict[str, Any] = {}  # what the workers need, set before they fork
@@ -129,7 +130,7 @@ def preprocess(
     partial = output.with_name(output.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    _JOB.update(nlp=nlp, annotators=rnnlm._annotators(nlp), files=files, limit=limit, folder=partial, max_count_types=settings["max_count_types"])
+    _JOB.update(nlp=nlp, annotators=annotating_components(nlp, rnnlm.name), files=files, limit=limit, folder=partial, max_count_types=settings["max_count_types"])
     try:
         info: Dict[str, Any] = {"source": [str(f) for f in files], "limit": limit, "jobs": jobs}
         info["annotators"] = [name for name, _ in _JOB["annotators"]]

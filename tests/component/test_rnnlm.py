@@ -209,7 +209,7 @@ def test_rnnlm_unknown_words_are_spelled_out(trained_nlp):
         lm.spelling = spelling
     for t in doc:
         if t in unknown:
-            assert lm.pieces().split(t.text) is None
+            assert lm.inference().pieces.split(t.text) is None
             assert record["spelling"][t.i] == pytest.approx(spelling.logprob(t.text))
             assert record["spelling"][t.i] < 0
             assert t._.lm_logprob == pytest.approx(closed[t.i]._.lm_logprob + record["spelling"][t.i])
@@ -232,7 +232,7 @@ def test_rnnlm_compounds_of_known_words_are_read_through_their_pieces(trained_nl
     text = "今天天气很好。"
     doc = trained_nlp(text)
     pos = [t.text for t in doc].index("今天天气")
-    split = lm.pieces().split("今天天气")
+    split = lm.inference().pieces.split("今天天气")
     assert split == [lm.lm_vocab.index["今天"], lm.lm_vocab.index["天气"]]
     weight = lm.pieces_weight
     try:
@@ -245,7 +245,7 @@ def test_rnnlm_compounds_of_known_words_are_read_through_their_pieces(trained_nl
     prefix = numpy.asarray([2] + split, dtype="int64")  # <s> 今天 天气
     composed = float(lm.model.predict(LMBatch([prefix])).logprobs[0].sum())
     unk = spelled[pos]._.lm_logprob - spell  # log P(<unk> | <s>)
-    expected = lm.pieces().combine(spell, lm.pieces().path_logprob(composed, 2), unk)
+    expected = lm.inference().pieces.combine(spell, lm.inference().pieces.path_logprob(composed, 2), unk)
     assert expected > spell
     assert doc._.lm_scores["spelling"][pos] == pytest.approx(expected, abs=1e-3)
     assert doc[pos]._.lm_logprob - spelled[pos]._.lm_logprob == pytest.approx(expected - spell, abs=1e-3)
@@ -630,8 +630,8 @@ def test_rnnlm_correction_rounds_look_again_with_corrections_in_place(trained_pa
     nlp = spacy.load(trained_path, config={"components": {"rnnlm": {"detect_odd": True, "odd_rounds": rounds}}})
     lm = nlp.get_pipe("rnnlm")
     fake = _OneEditPerRound()
-    lm.corrector()  # builds the real one; the stand-in takes its place for the same settings
-    lm._corrector = (lm._corrector[0], fake)
+    lm.inference()  # builds the real one; the stand-in takes its place for the same settings
+    lm._tables._corrector = (lm._tables._corrector[0], fake)
     doc = nlp("我们今天去公园玩。")
     assert [t.text for t in doc] == ["我们", "今天", "去", "公园", "玩", "。"]
     expected = [(0, 2, "合并"), (2, 4, "合并"), (4, 5, "改")][:rounds]

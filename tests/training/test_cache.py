@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 
-import numpy
 import pytest
 from spacy.training import Example
 

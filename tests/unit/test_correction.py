@@ -78,7 +78,7 @@ def test_recut_leaves_a_word_the_tokenizer_knows_alone(corrector):
 def test_word_segmenter_cuts_as_the_pipeline_tokenizer_does():
     import spacy
 
-    from spacy_rnnlm.inference.predict import word_segmenter
+    from spacy_rnnlm.inference.correction import word_segmenter
 
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     segment = word_segmenter(nlp.tokenizer)
