@@ -402,6 +402,10 @@ def main() -> None:
     result: Dict[str, Any] = {"model": args.model, "machine": machine()}
     nlp = spacy.load(args.model)
     module = torch_module(find_rnnlm(nlp).model)
+    # the machine's matmul rate in the precision the model runs in: how far from its limit it is
+    dtypes = {True: find_rnnlm(nlp).compute_dtype(), False: find_rnnlm(nlp).compute_dtype(training=True)}
+    result["machine"]["gflops_limit_scoring"] = result["machine"]["gflops_matmul_bf16" if dtypes[True] else "gflops_matmul_fp32"]
+    result["machine"]["gflops_limit_training"] = result["machine"]["gflops_matmul_bf16" if dtypes[False] else "gflops_matmul_fp32"]
     shares = cluster_shares(nlp, texts)
     flops = model_flops_per_token(module, shares)
     result["model_flops_per_token"] = flops
@@ -449,12 +453,13 @@ def table(r: Dict[str, Any]) -> str:
                 label,
                 f"{a['tokens_per_second']:,.0f} tok/s ({a['tokens_per_second'] / tok:.1%} of tokenizer, "
                 f"{a['tokens_per_second'] / off:.0%} of scoring), {a['sentences_per_second']:,.0f} sentences/s"
-                f"; first pass {a['first_pass_tokens_per_second']:,.0f} tok/s",
+                f"; first pass {a['first_pass_tokens_per_second']:,.0f} tok/s"
+                + (f"; {a['model_gflops']:.1f} GFLOP/s, {a['model_gflops'] / m['gflops_limit_scoring']:.0%} of the matmul rate" if key == "alternatives_0" else ""),
             )
         )
     rows += [
-        ("training, spaCy loop", f"{t['spacy_loop_tokens_per_second']:,.0f} tok/s ({t['vs_pytorch_examples']:.1f}x pytorch/examples, timed in this run: {t['pytorch_examples_tokens_per_second']:,.0f} tok/s), {t['model_gflops_spacy']:.1f} GFLOP/s"),
-        ("training, plain torch loop", f"{t['plain_torch_tokens_per_second']:,.0f} tok/s, {t['model_gflops_plain']:.1f} GFLOP/s"),
+        ("training, spaCy loop", f"{t['spacy_loop_tokens_per_second']:,.0f} tok/s ({t['vs_pytorch_examples']:.1f}x pytorch/examples, timed in this run: {t['pytorch_examples_tokens_per_second']:,.0f} tok/s), {t['model_gflops_spacy']:.1f} GFLOP/s, {t['model_gflops_spacy'] / m['gflops_limit_training']:.0%} of the matmul rate"),
+        ("training, plain torch loop", f"{t['plain_torch_tokens_per_second']:,.0f} tok/s, {t['model_gflops_plain']:.1f} GFLOP/s, {t['model_gflops_plain'] / m['gflops_limit_training']:.0%} of the matmul rate"),
         ("thinc/spaCy overhead", f"{100 * t['overhead']:.1f}%"),
     ]
     for name, speed in t["plain_torch_tokens_per_second_by_architecture"].items():
