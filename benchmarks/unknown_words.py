@@ -3,6 +3,8 @@
     python benchmarks/unknown_words.py fit training/rnnlm/model-best corpus/dev.jsonl
     python benchmarks/unknown_words.py report training/rnnlm/model-best --test corpus/test.jsonl \
         --modern ../shared/modern --output metrics/unknown_words.json
+    python benchmarks/unknown_words.py bound training/rnnlm/model-final 小明上课总是不认真听讲。
+    python benchmarks/unknown_words.py changes training/rnnlm/model-final ../shared/modern --thresholds 4.5 20
 
 `fit` scores the dev texts once, keeps each unknown word's log P_spell and its pieces' forward
 log-prob, and searches the grid of `pieces_weight` λ and `pieces_continue` ρ for the highest dev
@@ -160,6 +162,52 @@ def report(nlp, test: Optional[Path], modern: Optional[Path], limit: int) -> Dic
     return result
 
 
+def bound(nlp, texts: List[str]) -> Dict[str, Any]:
+    """Each text's perplexity now and the lowest any weighting of the two paths could give it:
+    every unknown word with pieces priced at log(P_spelled + Π), Π its pieces' forward
+    probability, as if λ = 1 and π_k = 1 (no setting gives more). A text above the bound's
+    target is out of reach of the mixture: only the forward model's probabilities can lift it."""
+    lm = find_rnnlm(nlp)
+    saved = (lm.n_alternatives, lm.detect_odd, lm.pieces_weight)
+    lm.n_alternatives, lm.detect_odd = 0, False
+    rows = []
+    try:
+        for text in texts:
+            doc = nlp(text)
+            lm.pieces_weight = 0.0
+            spelled = nlp(text)
+            lm.pieces_weight = saved[2]
+            pieces = lm.inference().pieces
+            best = doc._.lm_logprob
+            for tok, sp in zip(doc, spelled):
+                split = pieces.split(tok.text) if doc._.lm_scores["spelling"][tok.i] is not None else None
+                if split is None or pieces.weight == 0:
+                    continue
+                prior = pieces.weight * math.exp(pieces.log_length_prior(len(split)))
+                composed = (math.exp(tok._.lm_logprob) - math.exp(sp._.lm_logprob)) / prior
+                best += math.log(math.exp(sp._.lm_logprob) + composed) - tok._.lm_logprob
+            n = doc._.lm_n_counted
+            rows.append({"text": text, "perplexity": doc._.lm_perplexity, "best_any_weighting": math.exp(-best / n)})
+    finally:
+        lm.n_alternatives, lm.detect_odd, lm.pieces_weight = saved
+    return {"texts": rows}
+
+
+def changes(nlp, modern: Path, thresholds: List[float], limit: int) -> Dict[str, Any]:
+    """How many test sentences of each `../shared/modern` file correction changes, per threshold."""
+    lm = find_rnnlm(nlp)
+    lm.n_alternatives, lm.detect_odd = 0, True
+    out: Dict[str, Any] = {}
+    for threshold in thresholds:
+        lm.odd_threshold = threshold
+        for name in ("tatoeba", "commonvoice_wiki", "dialogue"):
+            texts = read_texts(modern / f"{name}.jsonl", "test", limit)
+            changed = sum(doc._.lm_corrected != doc.text for doc in nlp.pipe(texts, batch_size=64))
+            out.setdefault(str(threshold), {})[name] = {"texts": len(texts), "changed": changed}
+        print(threshold, json.dumps(out[str(threshold)]), flush=True)
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,13 +219,26 @@ def main(argv: Optional[List[str]] = None) -> None:
     p_rep.add_argument("--test", type=Path)
     p_rep.add_argument("--modern", type=Path, help="../shared/modern (benchmarks only)")
     p_rep.add_argument("--limit", type=int, default=0, help="at most this many texts per set (0: all)")
-    for p in (p_fit, p_rep):
+    p_bound = sub.add_parser("bound", help="perplexity now and the best any weighting of the paths gives")
+    p_bound.add_argument("model")
+    p_bound.add_argument("texts", nargs="+")
+    p_chg = sub.add_parser("changes", help="modern test sentences changed by correction, per threshold")
+    p_chg.add_argument("model")
+    p_chg.add_argument("modern", type=Path, help="../shared/modern")
+    p_chg.add_argument("--thresholds", type=float, nargs="+", default=[4.5, 7.5, 10, 15, 20])
+    p_chg.add_argument("--limit", type=int, default=0)
+    for p in (p_fit, p_rep, p_bound, p_chg):
         p.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
     nlp = spacy.load(args.model)
     if args.command == "fit":
         result = fit(nlp, read_texts(args.dev))
         print(json.dumps({k: v for k, v in result.items() if k != "grid"}, ensure_ascii=False, indent=1))
+    elif args.command == "bound":
+        result = bound(nlp, args.texts)
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    elif args.command == "changes":
+        result = changes(nlp, args.modern, args.thresholds, args.limit)
     else:
         result = report(nlp, args.test, args.modern, args.limit)
     if args.output:

@@ -5,7 +5,7 @@ top-k, then top-p filter it, and `torch.multinomial` draws the next word (temper
 most likely word). All `n` samples run as one batch.
 """
 import re
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import torch
 
@@ -92,23 +92,12 @@ def sample_continuations(
     return samples
 
 
-def generate(
-    module: LSTMLanguageModel,
-    vocab: LMVocab,
-    words: Sequence[str],
-    *,
-    after: str = "",
-    max_new_tokens: int = 50,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: Optional[int] = None,
-    n: int = 1,
-    stop_at_sentence_end: bool = True,
-) -> List[str]:
-    """Continue the segmented prompt `words` by sampling from the model, word by word.
+def generate(module: LSTMLanguageModel, vocab: LMVocab, words: Sequence[str], *, after: str = "", **settings: Any) -> List[str]:
+    """Continue the segmented prompt `words` by sampling from the model, word by word: the `n`
+    continuations (without the prompt), joined as Chinese is written after the prompt's text
+    `after`.
 
-    after (str): The prompt's text (continuations are joined to it as Chinese is written).
+    settings: those of `sample_continuations`:
     max_new_tokens (int): At most this many words per continuation.
     temperature (float): > 1 flattens the distribution, < 1 sharpens it, 0 = always the most likely word.
     top_k (int): Sample only among the k most likely words (0 = all).
@@ -116,17 +105,6 @@ def generate(
     seed (Optional[int]): Same seed, same text; None = a fresh draw each call.
     n (int): Number of continuations, drawn as one batch.
     stop_at_sentence_end (bool): End a continuation when the model ends the sentence.
-    RETURNS (List[str]): The `n` continuations (without the prompt).
     """
-    samples = sample_continuations(
-        module,
-        [BOS_ID] + vocab.encode(words),
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        seed=seed,
-        n=n,
-        stop_at_sentence_end=stop_at_sentence_end,
-    )
+    samples = sample_continuations(module, [BOS_ID] + vocab.encode(words), **settings)
     return [join_words([vocab.words[i] for i in sample], after=after) for sample in samples]
