@@ -56,3 +56,14 @@ def test_a_broken_link_is_caught(tmp_path):
     assert list(relative_links(page)) == ["other.md#a-title", "missing.md"]
     assert "a-title" in anchors(tmp_path / "other.md")
     assert not (tmp_path / "missing.md").exists()
+
+
+def test_configuration_page_describes_every_setting_of_the_factory():
+    from spacy.language import Language
+
+    import spacy_rnnlm  # noqa: F401  (registers the factory)
+
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf8")
+    settings = Language.get_factory_meta("rnnlm").default_config
+    missing = [key for key in settings if f"\n{key} (" not in page]
+    assert not missing, f"docs/configuration.md does not describe {missing}"

@@ -18,7 +18,7 @@ alternatives_pool (int): Substitutes are drawn among the token's thesaurus synon
     finds most likely there.
 alternatives_similarity (float): Weight, in nats, of the cosine between a substitute's and the
     token's word embeddings (15 and the bonus of 30 were chosen on the HanLS human
-    substitutes, benchmarks/lexsub.py; see the README).
+    substitutes, benchmarks/lexsub.py; see docs/substitutes.md).
 alternatives_synonym_bonus (float): Nats added to a substitute that the thesaurus lists as a
     synonym of the token (0 = the thesaurus only adds candidates).
 alternatives_min_p (float): Substitutes are drawn only among the words whose probability is
