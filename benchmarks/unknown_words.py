@@ -171,13 +171,13 @@ def bound(nlp, texts: List[str]) -> Dict[str, Any]:
     saved = (lm.n_alternatives, lm.detect_odd, lm.pieces_weight)
     lm.n_alternatives, lm.detect_odd = 0, False
     rows = []
+    pieces = lm.inference().pieces
     try:
         for text in texts:
             doc = nlp(text)
             lm.pieces_weight = 0.0
             spelled = nlp(text)
             lm.pieces_weight = saved[2]
-            pieces = lm.inference().pieces
             best = doc._.lm_logprob
             for tok, sp in zip(doc, spelled):
                 split = pieces.split(tok.text) if doc._.lm_scores["spelling"][tok.i] is not None else None

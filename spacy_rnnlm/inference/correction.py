@@ -249,7 +249,7 @@ class Corrector:
                 {p if p < c.start else p + shift: q for p, q in enumerate(spelled) if q is not None and not c.start <= p < c.end}
             )
         totals = score_texts(texts, given)
-        befores = [float(unit.logprobs.sum()) + sum(s for s in unit.spelling or () if s is not None) for unit in units]
+        befores = [unit.total_logprob() for unit in units]
         for cand, total in zip(cands, totals):
             cand.gain = total - befores[cand.unit] - cand.cost
             unit, replacement = units[cand.unit], "".join(cand.words)

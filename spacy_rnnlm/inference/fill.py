@@ -4,6 +4,7 @@ From both sides (the two-direction model's fill-in head), or from the left alone
 LM, for a one-direction model). One pass per batch of units (length-sorted, bounded padded size);
 the forward log-probs come from the same pass, so nothing runs twice when scores are also needed.
 """
+import itertools
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -76,10 +77,10 @@ def _read_as_pieces(
     device = next(module.parameters()).device
     for batch in length_batches(seqs, batch_tokens):
         ids, targets = pad_sequences([seqs[b] for b in batch], ops)
-        with torch.autocast(device.type, dtype=compute_dtype or torch.float32, enabled=compute_dtype is not None):
+        with precision(device, compute_dtype):
             h_fwd, h_bwd, _ = module.both_sides(ids.to(device), targets.to(device))
             lengths = (targets != module.pad_id).sum(1).tolist()
-            starts = [sum(lengths[:j]) for j in range(len(lengths))]
+            starts = [0, *itertools.accumulate(lengths)][:-1]
             # a word's features: the forward state before its first piece, the backward state
             # after its last one (position j's states: see BiLSTMLanguageModel.both_sides)
             first = [starts[j] + a for j, b in enumerate(batch) for a, _ in todo[b][2]]

@@ -56,17 +56,17 @@ def predict_units(ctx: Context, docs: Sequence[Doc], states: bool = False) -> Li
     if settings.n_alternatives and not substitutes:
         score_forward(ctx, units, words, draw=True)  # "left": continuations
     if substitutes:
-        _substitutes(ctx, module, units, words, feats)
+        _substitutes(ctx, units, words, feats)
     if settings.detect_odd:
-        correct_units(ctx, module, units, words, feats)
+        correct_units(ctx, units, words, feats)
     return per_doc
 
 
-def correct_units(ctx: Context, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+def correct_units(ctx: Context, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
     """Corrections of each unit, in up to `odd_rounds` rounds: a sentence corrected in one round
     is rescored with its corrections in place and looked at again (its corrected words stay as
     they are), so a sentence with two slips can come back clean."""
-    dtype = ctx.settings.compute_dtype
+    module, dtype = ctx.module, ctx.settings.compute_dtype
     corrector, segment = ctx.corrector, ctx.segmenter
     if corrector is None:
         raise ValueError("correct_units needs a Context with a corrector (detect_odd)")
@@ -222,17 +222,14 @@ def text_logprobs(ctx: Context, texts: List[List[str]], given: Optional[Sequence
     if ctx.spelling is not None:
         unknown_word_logprobs(ctx.spelling, ctx.pieces, units, texts, functools.partial(chosen_logprobs, ctx), given)
     score_forward(ctx, units, texts, draw=False)
-    totals = []
-    for unit in units:
-        unit.fold_pieces()
-        totals.append(float(unit.logprobs.sum()) + sum(s for s in unit.spelling if s is not None))  # type: ignore[union-attr]
-    return totals
+    return [unit.total_logprob() for unit in units]
 
 
-def _substitutes(ctx: Context, module, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
+def _substitutes(ctx: Context, units: List[Unit], words: List[List[str]], feats: List[torch.Tensor]) -> None:
     """Substitutes from both sides for every word (see substitutes.py)."""
     if not units:
         return
+    module = ctx.module
     device = feats[0].device
     flat_ids = numpy.concatenate([unit.ids[1:-1] for unit in units])
     originals = torch.as_tensor(flat_ids, device=device)

@@ -49,6 +49,13 @@ class Unit:
                 self.spelling[pos] = Pieces.combine(self.spelling[pos], path, float(self.logprobs[pos]))  # type: ignore[arg-type]
         self.pieces = None
 
+    def total_logprob(self) -> float:
+        """The open-vocabulary log-prob of the whole sequence, its end included (pieces folded in)."""
+        self.fold_pieces()
+        if self.logprobs is None:
+            raise RuntimeError("total_logprob needs the unit's forward log-probs")
+        return float(self.logprobs.sum()) + sum(s for s in self.spelling or () if s is not None)
+
 
 def read_units(unit: Unit) -> Tuple[numpy.ndarray, List[Tuple[int, int]]]:
     """The ids a network reads for `unit` when each unknown word whose pieces path is its more

@@ -30,10 +30,7 @@ def test_a_context_built_by_hand_scores_as_the_component(trained_nlp):
     tables = Tables(lm.lm_vocab, lm.spelling, lm.thesaurus, lm.sounds, lm.glyphs)
     ctx = Context(lm.model, tables, Settings(batch_tokens=64, compute_dtype=lm.compute_dtype()), tables.pieces(lm.pieces_weight, lm.pieces_continue))
     units = predict_units(ctx, [doc])[0]
-    totals = []
-    for unit in units:
-        unit.fold_pieces()
-        totals.append(float(unit.logprobs.sum()) + sum(s for s in unit.spelling if s is not None))
+    totals = [unit.total_logprob() for unit in units]
     assert sum(totals) == pytest.approx(doc._.lm_logprob, abs=1e-3)
     words = [[t.text for t in sent] for sent in doc.sents]
     assert text_logprobs(ctx, words) == pytest.approx(totals, abs=1e-3)
